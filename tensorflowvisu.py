@@ -118,11 +118,9 @@ def display_problem():
     """Why no dashboard window can be opened here, or None when one can."""
     if sys.platform.startswith("linux") and not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY")):
         return "no display (neither DISPLAY nor WAYLAND_DISPLAY is set)"
-    import matplotlib
-    from matplotlib.backends import BackendFilter, backend_registry
-    backend = matplotlib.get_backend().lower()
-    if backend in backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE):
-        return f"matplotlib's backend {backend!r} cannot open a window"
+    if not _backend_is_interactive():
+        import matplotlib
+        return f"matplotlib's backend {matplotlib.get_backend().lower()!r} cannot open a window"
     return None
 
 
@@ -845,6 +843,7 @@ def _new_figure(title, interactive):
 
 
 def _backend_is_interactive():
+    """Whether matplotlib's backend can open a window (TkAgg, QtAgg...; not Agg, PDF...)."""
     import matplotlib
     from matplotlib.backends import BackendFilter, backend_registry
     return matplotlib.get_backend().lower() not in backend_registry.list_builtin(BackendFilter.NON_INTERACTIVE)
