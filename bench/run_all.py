@@ -1,0 +1,135 @@
+"""Run every benchmark and write bench/results.md.
+
+    python3 bench/run_all.py [--quick] [--only speed loader ...]
+
+Each benchmark runs as a subprocess (its progress shows on the terminal) and hands its
+results back as JSON; results.md gets the machine, the versions and one table per benchmark.
+"""
+import argparse
+import datetime
+import importlib.metadata
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import loader  # noqa: E402
+import overhead  # noqa: E402
+import speed  # noqa: E402
+import time_to_accuracy  # noqa: E402
+from common import BENCH, REPO, markdown_table  # noqa: E402
+
+BENCHMARKS = ["speed", "overhead", "time_to_accuracy", "loader"]
+
+
+def machine():
+    def first(path, key):
+        with open(path) as f:
+            return next((line.split(":", 1)[1].strip() for line in f if line.startswith(key)), "?")
+
+    def version(package):
+        try:
+            return importlib.metadata.version(package)
+        except importlib.metadata.PackageNotFoundError:
+            return "not installed"
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
+                                text=True).stdout.strip() or "?"
+    except OSError:
+        commit = "?"
+    ram = int(first("/proc/meminfo", "MemTotal").split()[0]) / 2**20
+    flags = first("/proc/cpuinfo", "flags").split()
+    simd = " ".join(f for f in flags if f.startswith(("avx", "amx", "fma")))
+    versions = ", ".join(f"{p} {version(p)}" for p in ["tensorflow", "keras", "numpy", "matplotlib"])
+    return [f"- Date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, repo at commit {commit}",
+            f"- Machine: {os.cpu_count()} cores, {first('/proc/cpuinfo', 'model name')}, {ram:.1f} GiB RAM",
+            f"- Python {sys.version.split()[0]}, {versions}",
+            f"- TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')} (unset: TensorFlow's "
+            f"default, oneDNN on only with avx512_vnni, avx512_bf16 or amx; this CPU has {simd or 'none'})"]
+
+
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+def run(name, quick):
+    """Run bench/NAME.py, return (its JSON results or None, seconds)."""
+    with tempfile.NamedTemporaryFile(suffix=".json", delete=False) as f:
+        path = f.name
+    start = time.perf_counter()
+    print(f"== {name}", flush=True)
+    done = subprocess.run([sys.executable, os.path.join(BENCH, name + ".py"), "--json", path]
+                          + (["--quick"] if quick else []), cwd=REPO)
+    seconds = time.perf_counter() - start
+    try:
+        with open(path) as f:
+            results = json.load(f) if done.returncode == 0 else None
+    except (OSError, ValueError):
+        results = None
+    finally:
+        os.unlink(path)
+    return results, seconds
+
+
+def section(name, results, seconds):
+    title = {"speed": "1. Training step speed against Keras (bench/speed.py)",
+             "overhead": "2. Dashboard overhead (bench/overhead.py)",
+             "time_to_accuracy": "3. Time to accuracy, text mode (bench/time_to_accuracy.py)",
+             "loader": "4. Loader and memory (bench/loader.py)"}[name]
+    lines = [f"## {title}", ""]
+    if results is None:
+        return lines + ["The benchmark failed: see its output.", ""]
+    rows = results["rows"]
+    if name == "speed":
+        lines += [f"Target: ratio ours/keras <= {speed.TARGET} (wall time, median of the alternations). "
+                  "CPU: CPU time of the process, all threads (steadier on a shared machine). "
+                  f"TF_ENABLE_ONEDNN_OPTS={results['onednn']}.", "",
+                  markdown_table(rows, speed.COLUMNS)]
+    elif name == "overhead":
+        lines += ["Target: ratio dashboard/text of the training loop's time <= 1.10 for the "
+                  "convolutional rungs, <= 1.5 for the dense ones. Times are those of "
+                  "`MnistDataVis.animate`, measured inside the child: TensorFlow's import and the "
+                  "data loading are left out, not subtracted. Frames, drawing s and updates s are the "
+                  "dashboard's own report; set-up s is the time to make it (`Dashboard()`, matplotlib's "
+                  "import included), a fixed cost; other extra s is the rest of the difference "
+                  "(closing the figure, the live policy's shorter training chunks, noise).", ""]
+        if results.get("note"):
+            lines += [f"**Not measured:** {results['note']}."]
+        else:
+            lines += [markdown_table(rows, overhead.COLUMNS)]
+    elif name == "time_to_accuracy":
+        lines += [f"Targets: rung 3.1 to 0.99 in < 60 s; startup to the first training line "
+                  f"< {results['startup_target']:.0f} s. Seconds from process start; child CPU s: the "
+                  "rung's CPU time (all threads) at the same moment.", "",
+                  markdown_table(rows, time_to_accuracy.COLUMNS)]
+    elif name == "loader":
+        lines += [markdown_table([results["load"]], loader.LOAD_COLUMNS), "",
+                  "Peak resident memory of a short text-mode run (ru_maxrss of the child):", "",
+                  markdown_table(rows, loader.MEMORY_COLUMNS)]
+    return lines + ["", f"({'quick' if results.get('quick') else 'default'} mode, {seconds:.0f} s)", ""]
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="the quick mode of every benchmark")
+    parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
+    parser.add_argument("--output", default=os.path.join(BENCH, "results.md"))
+    args = parser.parse_args()
+    header = ["# Benchmark results", ""] + machine()
+    before = load_average()
+    sections = []
+    for name in args.only:
+        sections += section(name, *run(name, args.quick))
+    header += [f"- Load average (1, 5, 15 min) before: {before}, after: {load_average()}; the "
+               "machine may be shared with other jobs: compare ratios, not absolute times", ""]
+    with open(args.output, "w") as f:
+        f.write("\n".join(header + sections))
+    print(f"wrote {args.output}")
+
+
+if __name__ == "__main__":
+    main()

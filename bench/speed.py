@@ -1,0 +1,232 @@
+"""Training speed of each rung against the same model written with Keras.
+
+    python3 bench/speed.py [--quick] [--rungs 2.1 3.1] [--json FILE]
+
+For each rung, in one process: (a) the rung's own `training_step`, driven as the runner drives
+it in text mode (`tensorflowvisu.many_training_steps` on stacks of 20 mini-batches of 100 from
+`mnist.train.next_batch`, the first step alone first) and (b) the same model as a
+`keras.Sequential` (same layers, initialisation, optimizer, learning rate schedule and scaled
+loss) trained with `model.fit(x, y, batch_size=100, epochs=1, shuffle=True)` on N*100 examples.
+After a warm-up of both (tracing excluded), the two are alternated (ours N iterations, Keras N
+iterations, then Keras first, ...). ms/iteration is the median over the alternations, the ratio
+the median of the per-alternation ratios ours/keras. Keras is timed from `on_train_begin` to
+`on_train_end` (its per-call set-up left out), ours includes `next_batch` and the reshape: both
+choices favour Keras. The CPU time of the process (all threads) is shown beside the wall time:
+on a machine shared with other jobs it is the steadier measure of the work done. FLOPs are
+counted analytically (forward: matmul 2*m*n*k, conv 2*kh*kw*cin*cout*Hout*Wout per image;
+a training iteration = 3x forward). The TensorFlow build's CPU settings (TF_ENABLE_ONEDNN_OPTS)
+apply to both sides alike: set them in the environment to compare them.
+"""
+import argparse
+import contextlib
+import io
+import math
+import os
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from common import DATA_DIR, REPO, RUNGS, median, rung_path, save_json, table  # noqa: E402
+
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+os.environ["MNIST_DATA_DIR"] = DATA_DIR
+sys.path.insert(0, REPO)
+
+TARGET = 0.8
+CHUNK = 20  # mini-batches per call of many_training_steps, as the runner in text mode
+BATCH = 100
+
+DENSE = [200, 100, 60, 30]
+# rung: (convolutions [(kernel, stride, channels)], hidden dense sizes, activation, bias, dropout, optimizer)
+MODELS = {
+    "1.0": ([], [], None, 0.0, 0.0, "sgd"),
+    "2.0": ([], DENSE, "sigmoid", 0.0, 0.0, "adam"),
+    "2.1": ([], DENSE, "relu", 0.1, 0.0, "adam-decay"),
+    "2.2": ([], DENSE, "relu", 0.1, 0.25, "adam-decay"),
+    "3.0": ([(5, 1, 4), (5, 2, 8), (4, 2, 12)], [200], "relu", 0.1, 0.0, "adam-decay"),
+    "3.1": ([(6, 1, 6), (5, 2, 12), (4, 2, 24)], [200], "relu", 0.1, 0.25, "adam-decay"),
+}
+
+
+def flops_per_iteration(rung):
+    """Analytic FLOPs of one training iteration (forward + backward ~ 3x forward) on 100 images."""
+    convs, dense, *_ = MODELS[rung]
+    size, channels, forward = 28, 1, 0
+    for kernel, stride, out in convs:
+        size = math.ceil(size / stride)
+        forward += 2 * kernel * kernel * channels * out * size * size
+        channels = out
+    width = size * size * channels
+    for out in dense + [10]:
+        forward += 2 * width * out
+        width = out
+    return 3 * forward * BATCH
+
+
+def load_rung(rung):
+    """Run the rung script in-process without training; return its globals."""
+    import runpy
+
+    import tensorflowvisu
+    path = rung_path(rung)
+    saved = sys.argv, sys.excepthook, tensorflowvisu.MnistDataVis.animate
+    sys.argv = [path, "--text", "--iterations", "1"]
+    tensorflowvisu.MnistDataVis.animate = lambda *args, **kwargs: None
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            return runpy.run_path(path, run_name="__main__")
+    finally:
+        sys.argv, sys.excepthook, tensorflowvisu.MnistDataVis.animate = saved
+
+
+def clocks():
+    """(wall, CPU) seconds: CPU time (all threads of this process) is much less disturbed than
+    wall time by the other jobs of a shared machine."""
+    return time.perf_counter(), time.process_time()
+
+
+def ours(rung):
+    """A function training the rung's own model for n iterations, as the runner does in text
+    mode; it returns (wall, CPU) seconds."""
+    import tensorflow as tf
+
+    import tensorflowvisu
+    g = load_rung(rung)
+    mnist, training_step = g["mnist"], g["training_step"]
+    training_steps = tensorflowvisu.many_training_steps(training_step, mnist.train.images, mnist.train.labels)
+    done = 0
+
+    def train(n):
+        nonlocal done
+        wall, cpu = clocks()
+        for start in range(0, n, CHUNK):
+            steps = min(CHUNK, n - start)
+            images, labels = mnist.train.next_batch(steps * BATCH)
+            images = images.reshape(steps, BATCH, *images.shape[1:])
+            labels = labels.reshape(steps, BATCH, *labels.shape[1:])
+            if done == 0:  # the first step alone: it creates the optimizer's variables
+                training_step(images[0], labels[0], tf.constant(0.0))
+                if steps > 1:
+                    training_steps(images[1:], labels[1:], tf.constant(1))
+            else:
+                training_steps(images, labels, tf.constant(done))
+            done += steps
+        end_wall, end_cpu = clocks()
+        return end_wall - wall, end_cpu - cpu
+    return train, mnist
+
+
+def keras_trainer(rung, mnist):
+    """A function training the Keras model for n iterations with model.fit; it returns the
+    (wall, CPU) seconds from on_train_begin to on_train_end (fit's set-up left out)."""
+    import keras
+    model = keras_model(rung)
+
+    class Timer(keras.callbacks.Callback):
+        def on_train_begin(self, logs=None):
+            self.start = clocks()
+
+        def on_train_end(self, logs=None):
+            self.seconds = tuple(end - start for end, start in zip(clocks(), self.start))
+
+    def train(n):
+        images, labels = mnist.train.next_batch(n * BATCH)
+        timer = Timer()
+        model.fit(images, labels, batch_size=BATCH, epochs=1, shuffle=True, verbose=0, callbacks=[timer])
+        return timer.seconds
+    return train
+
+
+def keras_model(rung):
+    import keras
+    from keras import layers, ops
+    convs, dense, activation, bias, dropout, optimizer = MODELS[rung]
+    weights = keras.initializers.TruncatedNormal(stddev=0.1) if rung != "1.0" else "zeros"
+    init = dict(kernel_initializer=weights, bias_initializer=keras.initializers.Constant(bias))
+    model = keras.Sequential([keras.Input((28, 28, 1))])
+    for kernel, stride, channels in convs:
+        model.add(layers.Conv2D(channels, kernel, strides=stride, padding="same", activation=activation, **init))
+    model.add(layers.Flatten())
+    for units in dense:
+        model.add(layers.Dense(units, activation=activation, **init))
+        if dropout:
+            model.add(layers.Dropout(dropout))
+    if rung == "1.0":  # softmax output and the naive cross-entropy: -mean(Y_ * log(Y)) * 1000
+        model.add(layers.Dense(10, activation="softmax", **init))
+        loss = lambda y, p: -ops.mean(y * ops.log(p), axis=-1) * 1000.0  # noqa: E731
+        opt = keras.optimizers.SGD(0.005)
+    else:  # logits and the stable cross-entropy, mean over the batch * 100
+        model.add(layers.Dense(10, **init))
+        loss = lambda y, logits: ops.categorical_crossentropy(y, logits, from_logits=True) * 100.0  # noqa: E731
+        opt = keras.optimizers.Adam(decay_schedule() if optimizer == "adam-decay" else 0.003)
+    model.compile(optimizer=opt, loss=loss)
+    return model
+
+
+def decay_schedule():
+    import keras
+
+    class Decay(keras.optimizers.schedules.LearningRateSchedule):
+        """lr = 0.0001 + 0.003 * exp(-step / 2000), as the rungs 2.1 and up."""
+
+        def __call__(self, step):
+            return 0.0001 + 0.003 * keras.ops.exp(-keras.ops.cast(step, "float32") / 2000.0)
+
+        def get_config(self):
+            return {}
+    return Decay()
+
+
+def bench_rung(rung, iterations, alternations):
+    ours_train, mnist = ours(rung)
+    keras_train = keras_trainer(rung, mnist)
+    ours_train(2)  # warm-up: traces training_step, then many_training_steps
+    keras_train(5)  # warm-up: traces Keras' train function, builds the optimizer
+    times = {"ours": [], "keras": []}
+    for k in range(alternations):
+        for name in (["ours", "keras"] if k % 2 == 0 else ["keras", "ours"]):  # ABBA against drift
+            seconds = (ours_train if name == "ours" else keras_train)(iterations)
+            times[name].append([1000 * s / iterations for s in seconds])  # ms/it: wall, CPU
+    ours_ms, keras_ms = ([t[0] for t in times[n]] for n in ("ours", "keras"))
+    ours_cpu, keras_cpu = ([t[1] for t in times[n]] for n in ("ours", "keras"))
+    ratio = median([o / k for o, k in zip(ours_ms, keras_ms)])
+    flops = flops_per_iteration(rung)
+    return dict(rung=rung, iterations=iterations, alternations=alternations,
+                ours_ms=median(ours_ms), keras_ms=median(keras_ms), ratio=ratio,
+                ours_cpu=median(ours_cpu), keras_cpu=median(keras_cpu),
+                cpu_ratio=median([o / k for o, k in zip(ours_cpu, keras_cpu)]),
+                mflops=flops / 1e6, gflops_s=flops / (median(ours_ms) / 1000) / 1e9, target=TARGET,
+                ok="pass" if ratio <= TARGET else "MISS")
+
+
+COLUMNS = [("rung", "rung", "{}"), ("iterations", "N", "{}"), ("alternations", "alt", "{}"),
+           ("ours_ms", "ms/it ours", "{:.2f}"), ("keras_ms", "ms/it keras", "{:.2f}"),
+           ("ratio", "ratio ours/keras", "{:.2f}"), ("ok", f"<= {TARGET}", "{}"),
+           ("mflops", "MFLOP/it", "{:.1f}"), ("gflops_s", "GFLOP/s ours", "{:.1f}"),
+           ("ours_cpu", "CPU ms/it ours", "{:.2f}"), ("keras_cpu", "CPU ms/it keras", "{:.2f}"),
+           ("cpu_ratio", "CPU ratio", "{:.2f}")]
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="few iterations (all rungs in < 60 s)")
+    parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
+    parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
+    args = parser.parse_args(argv)
+    # (iterations, alternations) for the dense rungs, for the convolutional ones
+    dense, conv = ((40, 4), (20, 2)) if args.quick else ((200, 8), (40, 6))
+    rows = []
+    for rung in args.rungs:
+        rows.append(bench_rung(rung, *(conv if MODELS[rung][0] else dense)))
+        row = rows[-1]
+        print(f"{rung}: ours {row['ours_ms']:.2f} ms/it, keras {row['keras_ms']:.2f} ms/it, "
+              f"ratio {row['ratio']:.2f}", file=sys.stderr, flush=True)
+    print(table(rows, COLUMNS))
+    onednn = os.environ.get("TF_ENABLE_ONEDNN_OPTS", "unset")
+    print(f"TF_ENABLE_ONEDNN_OPTS={onednn}")
+    save_json(args.json, rows, quick=args.quick, target=TARGET, onednn=onednn)
+    return rows
+
+
+if __name__ == "__main__":
+    main()
