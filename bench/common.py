@@ -5,8 +5,9 @@ import statistics
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
+SHARED_MNIST = os.path.join(os.path.dirname(REPO), "shared", "mnist")  # the test machines' copy
 DATA_DIR = os.environ.get("MNIST_DATA_DIR") or (
-    "/work/shared/mnist" if os.path.isdir("/work/shared/mnist") else os.path.join(REPO, "data"))
+    SHARED_MNIST if os.path.isdir(SHARED_MNIST) else os.path.join(REPO, "data"))
 
 RUNGS = {
     "1.0": "mnist_1.0_softmax.py",
