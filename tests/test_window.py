@@ -45,10 +45,10 @@ def display():
     server.wait(10)
 
 
-def x(display, *command, timeout=60):
+def x(display, *command, timeout=60, check=True):
     done = subprocess.run(command, env=dict(os.environ, DISPLAY=display), capture_output=True, text=True,
                           timeout=timeout)
-    assert done.returncode == 0, f"{command}: {done.stderr}"
+    assert done.returncode == 0 or not check, f"{command}: {done.stderr}"
     return done.stdout
 
 
@@ -148,8 +148,9 @@ def test_the_window_trains_pauses_switches_panels_and_quits(display, tmp_path):
         else:
             pytest.fail("training did not resume")
 
-        # Q closes the window: the run stops cleanly
-        key("q")
+        # Q closes the window: the run stops cleanly. The window can vanish between the key's
+        # press and its release, and xdotool then fails on the release: what counts is the exit.
+        x(display, "xdotool", "key", "--window", window, "q", check=False)
         out, err = run.communicate(timeout=60)
     finally:
         if run.poll() is None:
