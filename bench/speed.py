@@ -14,8 +14,8 @@ the median of the per-alternation ratios ours/keras. Keras is timed from `on_tra
 choices favour Keras. The CPU time of the process (all threads) is shown beside the wall time:
 on a machine shared with other jobs it is the steadier measure of the work done. FLOPs are
 counted analytically (forward: matmul 2*m*n*k, conv 2*kh*kw*cin*cout*Hout*Wout per image;
-a training iteration = 3x forward). The TensorFlow build's CPU settings (TF_ENABLE_ONEDNN_OPTS)
-apply to both sides alike: set them in the environment to compare them.
+a training iteration = 3x forward). Both sides run with the CPU settings the rungs get from
+`tensorflowvisu` (oneDNN on unless TF_ENABLE_ONEDNN_OPTS is set in the environment).
 """
 import argparse
 import contextlib
@@ -31,6 +31,7 @@ from common import DATA_DIR, REPO, RUNGS, median, rung_path, save_json, table  #
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["MNIST_DATA_DIR"] = DATA_DIR
 sys.path.insert(0, REPO)
+import tensorflowvisu  # noqa: E402,F401  (before TensorFlow: it sets TensorFlow's CPU options as for the rungs)
 
 TARGET = 0.8
 CHUNK = 20  # mini-batches per call of many_training_steps, as the runner in text mode

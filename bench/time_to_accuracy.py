@@ -8,6 +8,8 @@ accuracy when a test line (`I: ********* epoch E ********* test accuracy: A ...`
 A >= the goal; the process is then stopped. Both include Python start, TensorFlow's import,
 data loading and tracing. The child's CPU time (all threads, from /proc) at the same moments
 is shown too: on a machine shared with other jobs, wall times stretch, CPU times much less.
+Before each run, a process that only does the rungs' imports is timed the same way: the startup
+splits into what importing TensorFlow costs and what comes after (data, variables, tracing).
 --quick runs each goal once, the default twice (medians shown).
 """
 import argparse
@@ -35,6 +37,19 @@ def cpu_seconds(pid):
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     except (OSError, ValueError, IndexError):
         return None
+
+
+def import_seconds():
+    """Wall seconds from process start until the rungs' imports (tensorflowvisu, keras,
+    tensorflow) are done: the part of the startup that TensorFlow itself costs."""
+    code = "import tensorflowvisu, keras, tensorflow; print('imported', flush=True)"
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=child_env(),
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
+    child.stdout.readline()
+    seconds = time.perf_counter() - start
+    child.wait()
+    return seconds
 
 
 def run(rung, goal, cap):
@@ -80,7 +95,10 @@ def main(argv=None):
     repeat = args.repeat or (1 if args.quick else 2)
     rows = []
     for rung, goal, cap, target in [g for g in GOALS if g[0] in args.rungs]:
-        runs = [run(rung, goal, cap) for _ in range(repeat)]
+        runs, imports = [], []
+        for _ in range(repeat):  # alternated, so that both see the same machine load
+            imports.append(import_seconds())
+            runs.append(run(rung, goal, cap))
         for r in runs:
             print(f"{rung} to {goal}: startup {r[0]:.2f} s, reached {r[1]} s at iteration {r[2]}",
                   file=sys.stderr, flush=True)
@@ -89,6 +107,7 @@ def main(argv=None):
         row = dict(rung=rung, goal=goal, cap=cap, runs=repeat, startup=median(startups),
                    startup_ok="pass" if median(startups) < STARTUP_TARGET else "MISS",
                    startup_cpu=median([r[6] for r in runs]) if all(r[6] is not None for r in runs) else None,
+                   imports=median(imports), after_imports=median([r[0] - s for r, s in zip(runs, imports)]),
                    best=max(r[4] for r in runs), reached=len(reached), target=target)
         if reached:
             row.update(seconds=median([r[1] for r in reached]), iteration=median([r[2] for r in reached]),
@@ -111,7 +130,8 @@ COLUMNS = [("rung", "rung", "{}"), ("goal", "test accuracy", ">= {}"), ("runs", 
            ("seconds", "seconds", "{:.1f}"), ("iteration", "at iteration", "{:.0f}"),
            ("epoch", "epoch", "{:.2f}"), ("cpu_seconds", "child CPU s", "{:.0f}"), ("target", "target s", "< {:.0f}"), ("ok", "pass/miss", "{}"),
            ("startup", "startup s", "{:.2f}"), ("startup_ok", f"startup < {STARTUP_TARGET:.0f} s", "{}"),
-           ("startup_cpu", "startup CPU s", "{:.1f}")]
+           ("startup_cpu", "startup CPU s", "{:.1f}"), ("imports", "of which imports s", "{:.2f}"),
+           ("after_imports", "after imports s", "{:.2f}")]
 
 
 if __name__ == "__main__":

@@ -2,6 +2,7 @@
 
 Tests that train on real MNIST read MNIST_DATA_DIR (CI sets it) and skip without it.
 """
+import ast
 import os
 import re
 import signal
@@ -53,6 +54,57 @@ def test_every_rung_trains_in_text_mode(script):
     assert re.search(r"^20: accuracy: \d\.\d{4} loss: [\d.]+ \(lr: [\d.e-]+\)$", result.stdout, re.M)
     assert re.search(r"^20: \*+ epoch 0\.03 \*+ test accuracy: \d\.\d{4} test loss: [\d.]+", result.stdout, re.M)
     assert "Traceback" not in result.stderr
+
+
+def test_every_rung_imports_tensorflowvisu_before_tensorflow():
+    # tensorflowvisu switches on oneDNN, which TensorFlow reads once, when it loads
+    for script in RUNGS:
+        with open(os.path.join(ROOT, script), encoding="utf-8") as f:
+            tree = ast.parse(f.read())
+        imports = [alias.name for node in tree.body if isinstance(node, ast.Import) for alias in node.names]
+        assert imports[0] == "tensorflowvisu", f"{script} imports {imports}"
+
+
+@pytest.mark.parametrize("setting, enabled", [(None, "True"), ("0", "False")])
+def test_onednn_is_on_unless_the_environment_says_otherwise(setting, enabled):
+    code = ("import tensorflowvisu, tensorflow\n"
+            "from tensorflow.python.util import _pywrap_util_port as port\n"
+            "print(port.IsMklEnabled() if hasattr(port, 'IsMklEnabled') else 'unknown')")
+    env = {k: v for k, v in os.environ.items() if k != "TF_ENABLE_ONEDNN_OPTS"}
+    if setting is not None:
+        env["TF_ENABLE_ONEDNN_OPTS"] = setting
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    if result.stdout.strip() == "unknown":
+        pytest.skip("this TensorFlow does not tell whether oneDNN is on")
+    assert result.stdout.strip() == enabled
+
+
+@real_data
+def test_tensorflow_start_up_log_stays_off_the_terminal():
+    env = {k: v for k, v in os.environ.items() if k != "TF_CPP_MIN_LOG_LEVEL"}
+    result = subprocess.run([sys.executable, os.path.join(ROOT, "mnist_1.0_softmax.py"), "--text",
+                             "--iterations", "1"], cwd=ROOT, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert result.stderr == ""  # no "cudart_stub.cc ... Could not find cuda drivers" and the like
+    shown = run("mnist_1.0_softmax.py", "--text", "--iterations", "1", env={"TF_CPP_MIN_LOG_LEVEL": "0"})
+    assert shown.returncode == 0 and "oneDNN" in shown.stderr  # TF_CPP_MIN_LOG_LEVEL=0 shows it
+
+
+def test_missing_tensorflow_is_one_line_error():
+    code = ("import importlib.abc, sys\n"
+            "class NoTensorFlow(importlib.abc.MetaPathFinder):\n"
+            "    def find_spec(self, name, path, target=None):\n"
+            "        if name == 'tensorflow':\n"
+            "            raise ModuleNotFoundError('No module named tensorflow', name='tensorflow')\n"
+            "sys.meta_path.insert(0, NoTensorFlow())\n"
+            "import tensorflowvisu\n")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.startswith("error: TensorFlow is not installed") and "Traceback" not in result.stderr
+    assert "pip install -r requirements.txt" in result.stderr and len(result.stderr.splitlines()) == 1
 
 
 @real_data

@@ -79,6 +79,17 @@ def changed(a, b):
     return float(np.mean(np.any(a != b, axis=2)))
 
 
+def wait_for_change(display, path, reference, failure, seconds=20, interval=0.5):
+    """A screenshot that differs from `reference` by more than 0.5% of its pixels, or the test fails."""
+    deadline = time.time() + seconds
+    while time.time() < deadline:
+        time.sleep(interval)
+        shot = screenshot(display, path)
+        if changed(reference, shot) > 0.005:
+            return shot
+    pytest.fail(failure)
+
+
 def test_the_window_trains_pauses_switches_panels_and_quits(display, tmp_path):
     env = dict(os.environ, DISPLAY=display, MPLBACKEND="TkAgg", MNIST_DATA_DIR=data_dir(),
                TF_CPP_MIN_LOG_LEVEL="3")
@@ -102,14 +113,8 @@ def test_the_window_trains_pauses_switches_panels_and_quits(display, tmp_path):
         else:
             pytest.fail("no misrecognised digit on red: the dashboard shows no training")
         assert len(np.unique(running.reshape(-1, 3), axis=0)) > 50, "a blank screen"
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            time.sleep(1)
-            later = screenshot(display, tmp_path / "later.png")
-            if changed(running, later) > 0.005:
-                break
-        else:
-            pytest.fail("the dashboard does not move")
+        later = wait_for_change(display, tmp_path / "later.png", running, "the dashboard does not move",
+                                interval=1)
 
         # Space: training stops, the picture freezes (with the PAUSED flag) ...
         key("space")
@@ -139,14 +144,7 @@ def test_the_window_trains_pauses_switches_panels_and_quits(display, tmp_path):
 
         # Space again: training goes on
         key("space")
-        deadline = time.time() + 20
-        while time.time() < deadline:
-            time.sleep(0.5)
-            resumed = screenshot(display, tmp_path / "resumed.png")
-            if changed(paused, resumed) > 0.005:
-                break
-        else:
-            pytest.fail("training did not resume")
+        wait_for_change(display, tmp_path / "resumed.png", paused, "training did not resume")
 
         # Q closes the window: the run stops cleanly. The window can vanish between the key's
         # press and its release, and xdotool then fails on the release: what counts is the exit.
