@@ -3,13 +3,15 @@ and the live six-panel dashboard.
 
 A rung script calls it the same way at every step of the ladder::
 
+    import tensorflowvisu                             # before TensorFlow: see below
+    ...
     args = tensorflowvisu.parse_args(__doc__)         # flags shared by every rung, seeds the RNGs
     mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False)
     ...                                               # variables, model, loss, optimizer
     datavis = tensorflowvisu.MnistDataVis(args)
     datavis.animate(training_step, evaluate, mnist, allweights, allbiases, optimizer.learning_rate,
                     iterations=10000, train_data_update_freq=20, test_data_update_freq=100)
-    print("max test accuracy: " + str(datavis.get_max_test_accuracy()))
+    print(f"max test accuracy: {datavis.get_max_test_accuracy():.4f}")
 
 `training_step(X, Y_, i)` is the rung's `tf.function` that trains on one mini-batch at
 iteration `i` (a float32 scalar). `evaluate(X, Y_)` returns `(Y, accuracy, loss)`: the predicted
@@ -17,7 +19,10 @@ probabilities, the accuracy and the loss on the images `X` with one-hot labels `
 
 Speed: a Python call into TensorFlow costs more than a whole training step on the dense rungs,
 so `animate` runs all the steps between two dashboard updates inside one `tf.function` (a
-`tf.range` loop over a stack of mini-batches) and only then comes back to Python.
+`tf.range` loop over a stack of mini-batches) and only then comes back to Python. Importing
+this module switches on TensorFlow's oneDNN CPU kernels (TF_ENABLE_ONEDNN_OPTS, read once when
+TensorFlow loads: hence the import before TensorFlow's) and loads TensorFlow without its
+start-up log on the terminal.
 """
 
 import argparse
