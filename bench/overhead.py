@@ -105,10 +105,10 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
     # iterations, alternations: rung 1.0 runs its full 2,000 iterations by default (a few seconds);
-    # the convolutional rungs run long enough (~15 s) for the dashboard's fixed set-up cost
+    # the convolutional rungs run long enough (~25 s) for the dashboard's fixed set-up cost
     # (~0.7 s) to weigh about what it weighs in a real run, not several times more
     plan = {"1.0": (600, 1), "2": (300, 1), "3": (60, 1)} if args.quick else \
-        {"1.0": (2000, 3), "2": (1000, 3), "3": (600, 2)}
+        {"1.0": (2000, 3), "2": (1000, 3), "3": (1000, 2)}
     note = None
     if not force_supported():
         note = f"tensorflowvisu.py has no {FORCE} yet: the dashboard cannot be drawn offscreen"
