@@ -1,6 +1,6 @@
 """What the dashboard costs: a rung's training loop drawing the dashboard vs in text mode.
 
-    python3 bench/overhead.py [--quick] [--rungs 2.1 3.1] [--json FILE]
+    python3 bench/overhead.py [--quick] [--rungs 2.1 3.1] [--iterations N] [--alternations K] [--json FILE]
 
 Each rung runs as a subprocess (through bench/timed_run.py) for a fixed number of iterations,
 same seed, in two modes, alternated: text mode (`--text`) and text mode plus the dashboard drawn
@@ -103,6 +103,8 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="fewer iterations, one alternation")
     parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
+    parser.add_argument("--iterations", type=int, help="iterations of every rung (default: see below)")
+    parser.add_argument("--alternations", type=int, help="text/dashboard pairs per rung")
     args = parser.parse_args(argv)
     # iterations, alternations: rung 1.0 runs its full 2,000 iterations by default (a few seconds);
     # the convolutional rungs run long enough (~25 s) for the dashboard's fixed set-up cost
@@ -117,7 +119,8 @@ def main(argv=None):
     else:
         rows = []
         for rung in args.rungs:
-            rows.append(bench_rung(rung, *(plan[rung] if rung in plan else plan[rung[0]])))
+            iterations, alternations = plan[rung] if rung in plan else plan[rung[0]]
+            rows.append(bench_rung(rung, args.iterations or iterations, args.alternations or alternations))
             print(f"{rung}: {rows[-1]}", file=sys.stderr, flush=True)
     print(table(rows, COLUMNS))
     save_json(args.json, rows, quick=args.quick, note=note)
