@@ -46,9 +46,10 @@ def import_seconds():
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=child_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
-    child.stdout.readline()
+    line = child.stdout.readline()
     seconds = time.perf_counter() - start
-    child.wait()
+    if child.wait() != 0 or line.strip() != "imported":
+        raise RuntimeError(f"the rungs' imports failed (exit status {child.returncode})")
     return seconds
 
 
