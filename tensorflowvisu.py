@@ -565,7 +565,6 @@ class Dashboard:
         self._test_loss.append(loss)
         n = TEST_ROWS * TEST_COLUMNS
         self._test_digits = (images[:n], predictions[:n], labels[:n])  # made into an image when drawn
-        self._test_version += 1
         self.iteration = max(self.iteration, i)
         self._changed.update(("test", "test digits", "status"))
         self._dirty = True
@@ -655,6 +654,7 @@ class Dashboard:
             self.test_image.set_data(_digit_grid(images, predictions, labels, TEST_ROWS, TEST_COLUMNS,
                                                  self._image_colors, errors_first=True))
             self.test_count.set_text(_errors(predictions, labels))
+            self._test_version += 1  # the key of its cached rendering: this image, not the last update
         if "status" in changed:
             self._update_status()
 
