@@ -566,7 +566,7 @@ class Dashboard:
         n = TEST_ROWS * TEST_COLUMNS
         self._test_digits = (images[:n], predictions[:n], labels[:n])  # made into an image when drawn
         self.iteration = max(self.iteration, i)
-        self._changed.update(("test", "test digits", "status"))
+        self._changed.update(("test", "status"))
         self._dirty = True
         self.update_seconds += time.perf_counter() - started
 
@@ -635,6 +635,11 @@ class Dashboard:
         if "test" in changed:
             self.test_accuracy_line.set_data(self._test_x, self._test_accuracy)
             self.test_loss_line.set_data(self._test_x, self._test_loss)
+            images, predictions, labels = self._test_digits
+            self.test_image.set_data(_digit_grid(images, predictions, labels, TEST_ROWS, TEST_COLUMNS,
+                                                 self._image_colors, errors_first=True))
+            self.test_count.set_text(_errors(predictions, labels))
+            self._test_version += 1  # the key of its cached rendering: this image, not the last update
         if changed & {"train", "test", "limits"}:
             self._follow(self.axes[1], _loss_limits(self._train_loss, self._test_loss, self.axes[1].get_ylim()))
         if changed & {"bands", "limits"} and self._train_x:
@@ -649,12 +654,6 @@ class Dashboard:
             self.train_image.set_data(_digit_grid(images, predictions, labels, TRAIN_ROWS, TRAIN_COLUMNS,
                                                   self._image_colors, glyphs=_label_glyphs(), gutter=GUTTER))
             self.train_count.set_text(_errors(predictions, labels))
-        if "test digits" in changed:
-            images, predictions, labels = self._test_digits
-            self.test_image.set_data(_digit_grid(images, predictions, labels, TEST_ROWS, TEST_COLUMNS,
-                                                 self._image_colors, errors_first=True))
-            self.test_count.set_text(_errors(predictions, labels))
-            self._test_version += 1  # the key of its cached rendering: this image, not the last update
         if "status" in changed:
             self._update_status()
 
