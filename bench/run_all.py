@@ -20,10 +20,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import loader  # noqa: E402
 import overhead  # noqa: E402
 import speed  # noqa: E402
+import step_profile  # noqa: E402
 import time_to_accuracy  # noqa: E402
 from common import BENCH, REPO, markdown_table  # noqa: E402
 
-BENCHMARKS = ["speed", "overhead", "time_to_accuracy", "loader"]
+BENCHMARKS = ["speed", "step_profile", "overhead", "time_to_accuracy", "loader"]
 
 
 def machine():
@@ -79,6 +80,7 @@ def run(name, quick):
 
 def section(name, results, seconds):
     title = {"speed": "1. Training step speed against Keras (bench/speed.py)",
+             "step_profile": "1b. Where a 3.1 iteration's time goes, ours against Keras (bench/step_profile.py)",
              "overhead": "2. Dashboard overhead (bench/overhead.py)",
              "time_to_accuracy": "3. Time to accuracy, text mode (bench/time_to_accuracy.py)",
              "loader": "4. Loader and memory (bench/loader.py)"}[name]
@@ -91,6 +93,14 @@ def section(name, results, seconds):
                   "CPU: CPU time of the process, all threads (steadier on a shared machine). "
                   f"TF_ENABLE_ONEDNN_OPTS={results['onednn']}.", "",
                   markdown_table(rows, speed.COLUMNS)]
+    elif name == "step_profile":
+        lines += [f"TensorFlow's profiler, {results['repeat']} profiles of {results['iterations']} iterations "
+                  "per side, alternated; ms per iteration. Kernels: CPU time of each kind of kernel, "
+                  "summed over TensorFlow's two compute threads. In graph: wall time inside the calls "
+                  "of the graph function; outside graph: the rest (Python, the data feed, fit's "
+                  "per-batch work). The profiler slows the Python side: compare the two columns, "
+                  "not these times with section 1.", "",
+                  markdown_table(rows, step_profile.COLUMNS)]
     elif name == "overhead":
         lines += ["Target: ratio dashboard/text of the training loop's time <= 1.10 for the "
                   "convolutional rungs, <= 1.5 for the dense ones. Times are those of "
@@ -108,7 +118,9 @@ def section(name, results, seconds):
                   f"< {results['startup_target']:.0f} s. Seconds from process start; child CPU s: the "
                   "rung's CPU time (all threads) at the same moment. Of which imports s: a process "
                   "that only imports tensorflowvisu, keras and tensorflow, timed the same way, "
-                  "alternated with the runs; after imports s: the rest of the startup.", "",
+                  "alternated with the runs; after imports s: the rest of the startup; bare import "
+                  "tensorflow s: a process that only imports TensorFlow, the least startup of any "
+                  "TensorFlow program on this machine.", "",
                   markdown_table(rows, time_to_accuracy.COLUMNS)]
     elif name == "loader":
         lines += [markdown_table([results["load"]], loader.LOAD_COLUMNS), "",

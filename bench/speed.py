@@ -215,7 +215,7 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
     # (iterations, alternations) for the dense rungs, for the convolutional ones
-    dense, conv = ((40, 4), (20, 2)) if args.quick else ((200, 8), (40, 6))
+    dense, conv = ((40, 4), (20, 2)) if args.quick else ((200, 8), (100, 8))
     rows = []
     for rung in args.rungs:
         rows.append(bench_rung(rung, *(conv if MODELS[rung][0] else dense)))

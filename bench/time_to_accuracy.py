@@ -10,6 +10,8 @@ data loading and tracing. The child's CPU time (all threads, from /proc) at the 
 is shown too: on a machine shared with other jobs, wall times stretch, CPU times much less.
 Before each run, a process that only does the rungs' imports is timed the same way: the startup
 splits into what importing TensorFlow costs and what comes after (data, variables, tracing).
+So is a process that only does `import tensorflow`: the least startup any TensorFlow program
+has on this machine.
 --quick runs each goal once, the default twice (medians shown).
 """
 import argparse
@@ -39,17 +41,22 @@ def cpu_seconds(pid):
         return None
 
 
-def import_seconds():
-    """Wall seconds from process start until the rungs' imports (tensorflowvisu, keras,
-    tensorflow) are done: the part of the startup that TensorFlow itself costs."""
-    code = "import tensorflowvisu, keras, tensorflow; print('imported', flush=True)"
+# What a rung imports before its first line of lesson, and the least any TensorFlow program imports
+RUNG_IMPORTS = "import tensorflowvisu, keras, tensorflow"
+BARE_IMPORT = "import tensorflow"
+
+
+def import_seconds(imports):
+    """Wall seconds from process start until `imports` are done, for a process that only does
+    them: the part of the startup that the import of TensorFlow costs."""
+    code = f"{imports}; print('imported', flush=True)"
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=child_env(),
                              stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True)
     line = child.stdout.readline()
     seconds = time.perf_counter() - start
     if child.wait() != 0 or line.strip() != "imported":
-        raise RuntimeError(f"the rungs' imports failed (exit status {child.returncode})")
+        raise RuntimeError(f"{imports!r} failed (exit status {child.returncode})")
     return seconds
 
 
@@ -96,9 +103,10 @@ def main(argv=None):
     repeat = args.repeat or (1 if args.quick else 2)
     rows = []
     for rung, goal, cap, target in [g for g in GOALS if g[0] in args.rungs]:
-        runs, imports = [], []
-        for _ in range(repeat):  # alternated, so that both see the same machine load
-            imports.append(import_seconds())
+        runs, imports, bare = [], [], []
+        for _ in range(repeat):  # alternated, so that all see the same machine load
+            bare.append(import_seconds(BARE_IMPORT))
+            imports.append(import_seconds(RUNG_IMPORTS))
             runs.append(run(rung, goal, cap))
         for r in runs:
             print(f"{rung} to {goal}: startup {r[0]:.2f} s, reached {r[1]} s at iteration {r[2]}",
@@ -109,6 +117,7 @@ def main(argv=None):
                    startup_ok="pass" if median(startups) < STARTUP_TARGET else "MISS",
                    startup_cpu=median([r[6] for r in runs]) if all(r[6] is not None for r in runs) else None,
                    imports=median(imports), after_imports=median([r[0] - s for r, s in zip(runs, imports)]),
+                   bare_import=median(bare),
                    best=max(r[4] for r in runs), reached=len(reached), target=target)
         if reached:
             row.update(seconds=median([r[1] for r in reached]), iteration=median([r[2] for r in reached]),
@@ -132,7 +141,7 @@ COLUMNS = [("rung", "rung", "{}"), ("goal", "test accuracy", ">= {}"), ("runs", 
            ("epoch", "epoch", "{:.2f}"), ("cpu_seconds", "child CPU s", "{:.0f}"), ("target", "target s", "< {:.0f}"), ("ok", "pass/miss", "{}"),
            ("startup", "startup s", "{:.2f}"), ("startup_ok", f"startup < {STARTUP_TARGET:.0f} s", "{}"),
            ("startup_cpu", "startup CPU s", "{:.1f}"), ("imports", "of which imports s", "{:.2f}"),
-           ("after_imports", "after imports s", "{:.2f}")]
+           ("after_imports", "after imports s", "{:.2f}"), ("bare_import", "bare import tensorflow s", "{:.2f}")]
 
 
 if __name__ == "__main__":

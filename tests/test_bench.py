@@ -1,0 +1,31 @@
+"""The benchmarks still read what TensorFlow gives them (one smoke run; no timing is asserted).
+
+bench/step_profile.py reads the profiler's trace, whose format and event names belong to
+TensorFlow and can change with it: a change would make it report nothing, quietly.
+"""
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+@pytest.mark.skipif(not os.environ.get("MNIST_DATA_DIR"),
+                    reason="set MNIST_DATA_DIR to the folder of the four MNIST .gz files")
+def test_step_profile_finds_kernels_and_graph_time(tmp_path):
+    out = tmp_path / "profile.json"
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "step_profile.py"), "--rungs", "1.0",
+                           "--iterations", "20", "--repeat", "1", "--json", str(out)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = {row["what"]: row for row in json.loads(out.read_text())["rows"]}
+    # rung 1.0 is one matmul layer: its forward and backward matmuls are there, on both sides
+    matmuls = [row for what, row in rows.items() if "MatMul" in what]
+    assert matmuls and all(row["ours"] and row["keras"] for row in matmuls)
+    for side in ("ours", "keras"):
+        kernels = rows["all kernels (CPU ms, both threads)"][side]
+        in_graph, wall = rows["in graph (wall ms)"][side], rows["wall per iteration (ms)"][side]
+        assert 0 < kernels and 0 < in_graph < wall, (side, kernels, in_graph, wall)
