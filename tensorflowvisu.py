@@ -521,6 +521,26 @@ class Dashboard:
         self._home_limits = {ax: (ax.get_xlim(), ax.get_ylim()) for ax in self.axes}
         self._apply_layout(self.layout)
         self._update_status()
+        self._follow_after_toolbar_home()
+
+    def _follow_after_toolbar_home(self):
+        """Make the Home button of matplotlib's toolbar (a window has one) do what H does.
+
+        Home puts every view back as it was before the first zoom; without this, the panels
+        that follow the data would take those old limits for a zoom by hand, and stop
+        following. The toolbar calls its `_update_view` after Home, Back and Forward: when the
+        view it shows is then the first of its history, the panels go on following the data.
+        (matplotlib's private names: with a toolbar that lacks them, Home works as before.)"""
+        toolbar = getattr(self.canvas, "toolbar", None)
+        update_view, history = getattr(toolbar, "_update_view", None), getattr(toolbar, "_nav_stack", None)
+        if update_view is None or history is None:
+            return
+
+        def update_view_then_follow():
+            update_view()
+            if len(history) and history() is history[0]:
+                self.reset_zoom()
+        toolbar._update_view = update_view_then_follow
 
     def _apply_layout(self, key):
         from matplotlib.gridspec import GridSpec
@@ -537,6 +557,9 @@ class Dashboard:
         for ax in (self.axes[2], self.axes[5]):  # the digits: at the top in a row, else centred
             ax.set_anchor("N" if len(panels) == 6 else "C")
         self.layout = key
+        toolbar = getattr(self.canvas, "toolbar", None)
+        if hasattr(toolbar, "update"):
+            toolbar.update()  # forget the zoom history: its views hold the panels' old places
 
     def visible_panels(self):
         """The numbers (1-6) of the panels on show."""

@@ -250,6 +250,33 @@ def test_h_gives_the_panels_their_own_limits_back(dashboard):
     assert accuracy.get_xlim() == (0, ITERATIONS)
 
 
+def test_the_toolbar_home_button_lets_the_panels_follow_the_data_again(dashboard):
+    from matplotlib.backend_bases import NavigationToolbar2
+    toolbar = NavigationToolbar2(dashboard.canvas)  # the toolbar of a window, without the window
+    dashboard._follow_after_toolbar_home()
+    rng = np.random.default_rng(5)
+    loss, weights = dashboard.axes[1], dashboard.axes[3]
+    for i in range(0, 101, 20):
+        feed(dashboard, i, rng, spread=0.1)
+    dashboard._refresh()
+    toolbar.push_current()  # a zoom on the loss, as the toolbar makes them
+    loss.set_ylim(10, 20)
+    toolbar.push_current()
+    for i in range(120, 301, 20):  # the weights spread out: their panel follows them
+        feed(dashboard, i, rng, spread=1.0)
+    dashboard._refresh()
+    following = weights.get_ylim()
+    assert following[1] > 2, "the weights panel follows the data during the zoom"
+    toolbar.home()  # the views as before the zoom: the weights panel's old, small limits
+    for i in range(320, 401, 20):
+        feed(dashboard, i, rng, spread=1.0)
+    dashboard._refresh()
+    assert weights.get_ylim()[1] > 2, "after Home, the weights panel follows the data again"
+    assert loss.get_ylim() == (0, 100), "and so does the loss panel"
+    dashboard._apply_layout("4")  # another layout: the zoom history, with the old places, is gone
+    assert len(toolbar._nav_stack) == 0
+
+
 def test_live_frames_blit_and_match_a_full_drawing(live_dashboard):
     board = live_dashboard
     rng = np.random.default_rng(5)
