@@ -116,9 +116,9 @@ def section(name, results, seconds):
     elif name == "time_to_accuracy":
         lines += [f"Targets: rung 3.1 to 0.99 in < 60 s; startup to the first training line "
                   f"< {results['startup_target']:.0f} s. Seconds from process start; child CPU s: the "
-                  "rung's CPU time (all threads) at the same moment. Of which imports s: a process "
-                  "that only imports tensorflowvisu, keras and tensorflow, timed the same way, "
-                  "alternated with the runs; after imports s: the rest of the startup; bare import "
+                  "rung's CPU time (all threads) at the same moment. Of which imports s: until the "
+                  "rung's imports (tensorflowvisu, keras, tensorflow) are done, in the same process; "
+                  "after imports s: the rest of the startup (data, variables, tracing); bare import "
                   "tensorflow s: a process that only imports TensorFlow, the least startup of any "
                   "TensorFlow program on this machine.", "",
                   markdown_table(rows, time_to_accuracy.COLUMNS)]

@@ -8,10 +8,11 @@ accuracy when a test line (`I: ********* epoch E ********* test accuracy: A ...`
 A >= the goal; the process is then stopped. Both include Python start, TensorFlow's import,
 data loading and tracing. The child's CPU time (all threads, from /proc) at the same moments
 is shown too: on a machine shared with other jobs, wall times stretch, CPU times much less.
-Before each run, a process that only does the rungs' imports is timed the same way: the startup
-splits into what importing TensorFlow costs and what comes after (data, variables, tracing).
-So is a process that only does `import tensorflow`: the least startup any TensorFlow program
-has on this machine.
+The rung runs under a two-line wrapper that does the rung's imports (tensorflowvisu, keras,
+tensorflow) itself, says so on stdout, then runs the script: the startup splits, in the same
+process, into the imports and what comes after (data, variables, tracing, the first step).
+Before each run, a process that only does `import tensorflow` is timed the same way: the least
+startup any TensorFlow program has on this machine.
 --quick runs each goal once, the default twice (medians shown).
 """
 import argparse
@@ -41,14 +42,15 @@ def cpu_seconds(pid):
         return None
 
 
-# What a rung imports before its first line of lesson, and the least any TensorFlow program imports
-RUNG_IMPORTS = "import tensorflowvisu, keras, tensorflow"
-BARE_IMPORT = "import tensorflow"
+BARE_IMPORT = "import tensorflow"  # the least any TensorFlow program imports
+# Runs the rung at sys.argv[1] as `python3 RUNG ARGS` would, after its imports, which it reports
+WRAPPER = ("import runpy, sys; import tensorflowvisu, keras, tensorflow; print('BENCH imported', flush=True); "
+           "sys.argv = sys.argv[1:]; runpy.run_path(sys.argv[0], run_name='__main__')")
 
 
 def import_seconds(imports):
     """Wall seconds from process start until `imports` are done, for a process that only does
-    them: the part of the startup that the import of TensorFlow costs."""
+    them, timed as the runs are."""
     code = f"{imports}; print('imported', flush=True)"
     start = time.perf_counter()
     child = subprocess.Popen([sys.executable, "-c", code], cwd=REPO, env=child_env(),
@@ -62,9 +64,9 @@ def import_seconds(imports):
 
 def run(rung, goal, cap):
     """(startup seconds, seconds to goal or None, iteration, epoch, best accuracy, CPU seconds
-    to goal, CPU seconds to startup) of one run."""
-    command = [sys.executable, os.path.join(REPO, RUNGS[rung]), "--text", "--iterations", str(cap)]
-    startup = reached = startup_cpu = None
+    to goal, CPU seconds to startup, seconds to the end of the imports) of one run."""
+    command = [sys.executable, "-c", WRAPPER, os.path.join(REPO, RUNGS[rung]), "--text", "--iterations", str(cap)]
+    startup = reached = startup_cpu = imported = None
     iteration = epoch = cpu = None
     best = 0.0
     with tempfile.TemporaryFile("w+") as errors:
@@ -74,6 +76,8 @@ def run(rung, goal, cap):
         try:
             for line in child.stdout:
                 now = time.perf_counter() - start
+                if imported is None and line.strip() == "BENCH imported":
+                    imported = now
                 if startup is None and line.startswith("0: accuracy:"):
                     startup, startup_cpu = now, cpu_seconds(child.pid)
                 found = TEST_LINE.match(line)
@@ -90,7 +94,7 @@ def run(rung, goal, cap):
         if startup is None:
             errors.seek(0)
             raise RuntimeError(f"rung {rung} printed no training line:\n{errors.read()[-2000:]}")
-    return startup, reached, iteration, epoch, best, cpu, startup_cpu
+    return startup, reached, iteration, epoch, best, cpu, startup_cpu, imported
 
 
 def main(argv=None):
@@ -103,10 +107,9 @@ def main(argv=None):
     repeat = args.repeat or (1 if args.quick else 2)
     rows = []
     for rung, goal, cap, target in [g for g in GOALS if g[0] in args.rungs]:
-        runs, imports, bare = [], [], []
-        for _ in range(repeat):  # alternated, so that all see the same machine load
+        runs, bare = [], []
+        for _ in range(repeat):  # alternated, so that both see the same machine load
             bare.append(import_seconds(BARE_IMPORT))
-            imports.append(import_seconds(RUNG_IMPORTS))
             runs.append(run(rung, goal, cap))
         for r in runs:
             print(f"{rung} to {goal}: startup {r[0]:.2f} s, reached {r[1]} s at iteration {r[2]}",
@@ -116,7 +119,7 @@ def main(argv=None):
         row = dict(rung=rung, goal=goal, cap=cap, runs=repeat, startup=median(startups),
                    startup_ok="pass" if median(startups) < STARTUP_TARGET else "MISS",
                    startup_cpu=median([r[6] for r in runs]) if all(r[6] is not None for r in runs) else None,
-                   imports=median(imports), after_imports=median([r[0] - s for r, s in zip(runs, imports)]),
+                   imports=median([r[7] for r in runs]), after_imports=median([r[0] - r[7] for r in runs]),
                    bare_import=median(bare),
                    best=max(r[4] for r in runs), reached=len(reached), target=target)
         if reached:
