@@ -8,7 +8,7 @@ accuracy when a test line (`I: ********* epoch E ********* test accuracy: A ...`
 A >= the goal; the process is then stopped. Both include Python start, TensorFlow's import,
 data loading and tracing. The child's CPU time (all threads, from /proc) at the same moments
 is shown too: on a machine shared with other jobs, wall times stretch, CPU times much less.
-The rung runs under a two-line wrapper that does the rung's imports (tensorflowvisu, keras,
+The rung runs under a short wrapper (`python3 -c`) that does the rung's imports (tensorflowvisu, keras,
 tensorflow) itself, says so on stdout, then runs the script: the startup splits, in the same
 process, into the imports and what comes after (data, variables, tracing, the first step).
 Before each run, a process that only does `import tensorflow` is timed the same way: the least
