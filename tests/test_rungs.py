@@ -192,8 +192,15 @@ def test_missing_data_offline_is_one_line_error(tmp_path):
 
 @real_data
 def test_ctrl_c_stops_cleanly_and_prints_max_accuracy():
-    process = subprocess.Popen([sys.executable, os.path.join(ROOT, "mnist_2.2_five_layers_relu_lrdecay_dropout.py"),
-                                "--text"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    # Ctrl-C in a terminal. A test run started in the background (nohup, `cmd &` in a script)
+    # ignores SIGINT, and a child inherits an ignored signal: catch it here while the rung starts,
+    # so that the rung starts with the default, as a terminal gives it (a handler is not inherited).
+    saved = signal.signal(signal.SIGINT, signal.default_int_handler)
+    try:
+        process = subprocess.Popen([sys.executable, os.path.join(ROOT, "mnist_2.2_five_layers_relu_lrdecay_dropout.py"),
+                                    "--text"], cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    finally:
+        signal.signal(signal.SIGINT, saved)
     try:
         lines = []
         deadline = time.time() + 120
