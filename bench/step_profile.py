@@ -74,18 +74,18 @@ def profile_rung(rung, iterations, top, repeat):
     trainers["keras"](5)
     for train in trainers.values():
         train(iterations)  # warm: oneDNN builds its primitives on first use
-    wall, in_graph = collections.Counter(), collections.Counter()
-    per_it = {"ours": collections.Counter(), "keras": collections.Counter()}
+    wall, in_graph = collections.Counter(), collections.Counter()  # seconds, all profiles together
+    kernel_seconds = {"ours": collections.Counter(), "keras": collections.Counter()}
     for k in range(repeat):
         for name in (["ours", "keras"] if k % 2 == 0 else ["keras", "ours"]):
             seconds, kernels, graph = profile(trainers[name], iterations)
             wall[name] += seconds
             in_graph[name] += graph
-            per_it[name].update(kernels)
-    total = iterations * repeat
-    for name in per_it:
-        wall[name], in_graph[name] = 1000 * wall[name] / total, 1000 * in_graph[name] / total
-        per_it[name] = {kernel: 1000 * s / total for kernel, s in per_it[name].items()}
+            kernel_seconds[name].update(kernels)
+    scale = 1000 / (iterations * repeat)  # seconds in all -> ms per iteration
+    per_it = {name: {kernel: s * scale for kernel, s in kernels.items()} for name, kernels in kernel_seconds.items()}
+    wall = {name: s * scale for name, s in wall.items()}
+    in_graph = {name: s * scale for name, s in in_graph.items()}
     everything = sorted(set(per_it["ours"]) | set(per_it["keras"]),
                         key=lambda k: -max(per_it["ours"].get(k, 0), per_it["keras"].get(k, 0)))
     rows = [dict(rung=rung, what=k, ours=per_it["ours"].get(k), keras=per_it["keras"].get(k))
