@@ -168,6 +168,7 @@ def _fetch_missing(data_dir):
     missing = [f for f in FILES if not os.path.exists(os.path.join(data_dir, f))]
     if not missing:
         return
+    created = _first_missing_folder(data_dir)  # made here, removed again if nothing lands in it
     try:
         os.makedirs(data_dir, exist_ok=True)
         if not os.access(data_dir, os.W_OK):
@@ -181,11 +182,26 @@ def _fetch_missing(data_dir):
     for i, fname in enumerate(missing):
         try:
             download(fname, data_dir)
-        except Exception as e:  # offline, or no mirror served a good copy: stop trying
+        except BaseException as e:  # offline, or no mirror served a good copy: stop trying
+            if created and i == 0:
+                shutil.rmtree(created, ignore_errors=True)
+            if not isinstance(e, Exception):
+                raise
             raise MnistDataError(
                 f"MNIST files missing and could not be downloaded ({_one_line(e)}): {', '.join(missing[i:])}; "
                 f"put them in {data_dir}, or set MNIST_DATA_DIR or pass --data-dir to a directory that has them"
             ) from None
+
+
+def _first_missing_folder(path):
+    """The outermost folder of path that does not exist yet (None if path exists)."""
+    missing = None
+    while not os.path.exists(path):
+        missing, parent = path, os.path.dirname(path)
+        if parent == path:
+            break
+        path = parent
+    return missing
 
 
 def download(fname, data_dir):

@@ -2,6 +2,7 @@
 import json
 import os
 import statistics
+import sys
 
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
@@ -9,14 +10,8 @@ SHARED_MNIST = os.path.join(os.path.dirname(REPO), "shared", "mnist")  # the tes
 DATA_DIR = os.environ.get("MNIST_DATA_DIR") or (
     SHARED_MNIST if os.path.isdir(SHARED_MNIST) else os.path.join(REPO, "data"))
 
-RUNGS = {
-    "1.0": "mnist_1.0_softmax.py",
-    "2.0": "mnist_2.0_five_layers_sigmoid.py",
-    "2.1": "mnist_2.1_five_layers_relu_lrdecay.py",
-    "2.2": "mnist_2.2_five_layers_relu_lrdecay_dropout.py",
-    "3.0": "mnist_3.0_convolutional.py",
-    "3.1": "mnist_3.1_convolutional_bigger_dropout.py",
-}
+sys.path.insert(0, REPO)
+from visu.ladder import RUNGS  # noqa: E402  (the list of rungs, version -> script)
 
 
 def rung_path(rung):

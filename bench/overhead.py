@@ -30,7 +30,7 @@ FORCE = "TFVISU_FORCE_DASHBOARD"
 
 
 def force_supported():
-    with open(os.path.join(REPO, "tensorflowvisu.py")) as f:
+    with open(os.path.join(REPO, "visu", "renderers.py")) as f:
         return FORCE in f.read()
 
 
@@ -49,12 +49,11 @@ def run(rung, iterations, dashboard):
         tail = "\n".join(done.stderr.strip().splitlines()[-5:])
         raise RuntimeError(f"rung {rung} {'dashboard' if dashboard else 'text'} failed "
                            f"(exit status {done.returncode}):\n{tail}")
-    drawn = re.search(r"dashboard: (\d+) frames \((\d+) full draws\) in ([\d.]+)s, updates ([\d.]+)s",
-                      done.stderr)
+    drawn = re.search(r"dashboard: (\d+) frames \((\d+) full draws\) in ([\d.]+)s", done.stderr)
     if found.group(4) != "True":
         report = None  # no dashboard was made
-    else:  # frames, full draws, drawing seconds, update seconds (NaN: not reported), set-up seconds
-        report = ([float(x) for x in drawn.groups()] if drawn else [math.nan] * 4) + [float(found.group(3))]
+    else:  # frames, full draws, drawing seconds, update seconds (not reported), set-up seconds
+        report = ([float(x) for x in drawn.groups()] + [0.0] if drawn else [math.nan] * 4) + [float(found.group(3))]
     return float(found.group(1)), float(found.group(2)), wall, report
 
 

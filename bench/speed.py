@@ -2,9 +2,9 @@
 
     python3 bench/speed.py [--quick] [--rungs 2.1 3.1] [--json FILE]
 
-For each rung, in one process: (a) the rung's own `training_step`, driven as the runner drives
-it in text mode (`tensorflowvisu.many_training_steps` on stacks of 20 mini-batches of 100 from
-`mnist.train.next_batch`, the first step alone first) and (b) the same model as a
+For each rung, in one process: (a) the rung's own `training_step`, driven by the runner's own
+`Trainer` as in text mode (stacks of 20 mini-batches of 100 from `mnist.train.next_batch` per
+call of its multi-step `tf.function`, the first step alone first) and (b) the same model as a
 `keras.Sequential` (same layers, initialisation, optimizer, learning rate schedule and scaled
 loss) trained with `model.fit(x, y, batch_size=100, epochs=1, shuffle=True)` on N*100 examples.
 After a warm-up of both (tracing excluded), the two are alternated (ours N iterations, Keras N
@@ -68,16 +68,16 @@ def load_rung(rung):
     """Run the rung script in-process without training; return its globals."""
     import runpy
 
-    import tensorflowvisu
+    from visu.runner import MnistDataVis
     path = rung_path(rung)
-    saved = sys.argv, sys.excepthook, tensorflowvisu.MnistDataVis.animate
+    saved = sys.argv, sys.excepthook, MnistDataVis.animate
     sys.argv = [path, "--text", "--iterations", "1"]
-    tensorflowvisu.MnistDataVis.animate = lambda *args, **kwargs: None
+    MnistDataVis.animate = lambda *args, **kwargs: None
     try:
         with contextlib.redirect_stdout(io.StringIO()):
             return runpy.run_path(path, run_name="__main__")
     finally:
-        sys.argv, sys.excepthook, tensorflowvisu.MnistDataVis.animate = saved
+        sys.argv, sys.excepthook, MnistDataVis.animate = saved
 
 
 def clocks():
@@ -88,30 +88,16 @@ def clocks():
 
 def ours(rung):
     """A function training the rung's own model for n iterations, as the runner does in text
-    mode; it returns (wall, CPU) seconds."""
-    import tensorflow as tf
-
-    import tensorflowvisu
+    mode (through its Trainer); it returns (wall, CPU) seconds."""
+    from visu.runner import Trainer
     g = load_rung(rung)
-    mnist, training_step = g["mnist"], g["training_step"]
-    training_steps = tensorflowvisu.many_training_steps(training_step, mnist.train.images, mnist.train.labels)
-    done = 0
+    mnist = g["mnist"]
+    trainer = Trainer(g["training_step"], mnist.train)
 
     def train(n):
-        nonlocal done
         wall, cpu = clocks()
         for start in range(0, n, CHUNK):
-            steps = min(CHUNK, n - start)
-            images, labels = mnist.train.next_batch(steps * BATCH)
-            images = images.reshape(steps, BATCH, *images.shape[1:])
-            labels = labels.reshape(steps, BATCH, *labels.shape[1:])
-            if done == 0:  # the first step alone: it creates the optimizer's variables
-                training_step(images[0], labels[0], tf.constant(0.0))
-                if steps > 1:
-                    training_steps(images[1:], labels[1:], tf.constant(1))
-            else:
-                training_steps(images, labels, tf.constant(done))
-            done += steps
+            trainer.train(min(CHUNK, n - start))
         end_wall, end_cpu = clocks()
         return end_wall - wall, end_cpu - cpu
     return train, mnist

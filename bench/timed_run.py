@@ -6,7 +6,7 @@ The rung runs unchanged (same flags, same output); at the end of `MnistDataVis.a
 reports, dashboard drawing, final save) a line `BENCH animate_seconds=S` goes to stderr, so that
 benchmarks can compare training loops without the ~4 s of TensorFlow import and data loading.
 `cpu_seconds` is the process's CPU time (all threads) over the same span, `setup_seconds` the
-time spent making the dashboard (`tensorflowvisu.Dashboard()`, matplotlib's import included).
+time spent making the dashboard (`Dashboard()`).
 """
 import os
 import runpy
@@ -14,9 +14,10 @@ import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import tensorflowvisu  # noqa: E402
+import tensorflowvisu  # noqa: E402,F401  (first, as in the rungs)
+from visu import runner  # noqa: E402
 
-_animate = tensorflowvisu.MnistDataVis.animate
+_animate = runner.MnistDataVis.animate
 _setup_seconds = 0.0
 
 
@@ -44,9 +45,8 @@ def timed_animate(self, *args, **kwargs):
 
 
 if __name__ == "__main__":
-    tensorflowvisu.MnistDataVis.animate = timed_animate
-    if hasattr(tensorflowvisu, "Dashboard"):
-        tensorflowvisu.Dashboard = timed_class(tensorflowvisu.Dashboard)
+    runner.MnistDataVis.animate = timed_animate
+    runner.Dashboard = timed_class(runner.Dashboard)
     path = sys.argv[1]
     if not os.path.isabs(path):
         path = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), path)

@@ -1,0 +1,395 @@
+"""The six-panel dashboard: what the network sees, gets wrong and learns, as it trains.
+
+Panels, two rows of three: 1 accuracy, 2 cross-entropy loss, 3 the training batch, 4 and 5 the
+spread of the weights and of the biases (or what the rung asks for: activations, say), as
+percentile bands, 6 test digits. `KEYS_HELP` lists the keys.
+
+The dashboard draws into a matplotlib figure that a renderer gives it (a window, an offscreen
+canvas, a notebook: see renderers.py); it knows nothing of windows or files. The runner hands
+it numpy arrays (`update_train`, `update_test`); `refresh()` turns what arrived since the last
+frame into the artists and says which groups of artists changed, for the renderer to redraw.
+No TensorFlow here.
+"""
+
+import contextlib
+import os
+
+import matplotlib
+import numpy as np
+from matplotlib.collections import PolyCollection
+from matplotlib.colors import to_rgb
+from matplotlib.gridspec import GridSpec
+from matplotlib.text import Annotation
+from matplotlib.transforms import Bbox
+
+from . import pictures
+
+# --- settings (the look is in tensorflowvisu.mplstyle) -----------------------------------------
+STYLE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
+                          "tensorflowvisu.mplstyle")
+PANEL_TITLES = ("Accuracy", "Cross-entropy loss", "Training digits", "Weights", "Biases",
+                "Test digits")
+# key -> the panels on show (0-based), in their order on screen
+LAYOUTS = {"1": (0,), "2": (1,), "3": (2,), "4": (3,), "5": (4,), "6": (5,),
+           "7": (0, 1), "8": (3, 4), "9": (2, 5), "0": tuple(range(6)), "escape": tuple(range(6))}
+KEYS_HELP = ("keys:  1-6 one panel    7 accuracy + loss    8 weights + biases    "
+             "9 training + test digits    0 or Esc all six    Space pause/resume    "
+             "O box zoom (mouse)    H reset zoom    Ctrl-S save image    Q quit")
+GRID = dict(left=0.045, right=0.99, bottom=0.085, top=0.915, wspace=0.2, hspace=0.34,
+            width_ratios=(1, 1, 1.15))
+TRAIN_ROWS, TRAIN_COLUMNS = 10, 10
+TEST_ROWS, TEST_COLUMNS = 25, 40
+LABEL_WIDTH = 9  # pixels of the label columns on each side of a misrecognised training digit
+GUTTER = 2  # white pixels between training digits, so that neighbouring errors stay apart
+FIGURE_SPACE = "\u2007"  # as wide as a digit: numbers padded with it keep their width
+GROUPS = ("accuracy", "loss", "train digits", "panel 4", "panel 5", "test digits", "status")
+
+
+def rc(name):
+    return matplotlib.rcParams[name]
+
+
+class Dashboard:
+    """The panels on `figure`, for a run of `iterations` iterations of the script `title`.
+    title4, title5: what panels 4 and 5 show ("Weights" and "Biases" unless the rung says)."""
+
+    def __init__(self, figure, title, iterations, title4="Weights", title5="Biases"):
+        self.fig = figure
+        self.canvas = figure.canvas
+        self.title = title
+        self.iterations = iterations
+        self.panel_titles = (*PANEL_TITLES[:3], title4, title5, PANEL_TITLES[5])
+        self.paused = False
+        self.ending = None  # "done" or "stopped", once the run ended
+        self.layout = "0"
+        self.iteration = 0  # the iteration of the data on show
+        self.epoch = 0.0
+        self.learning_rate = None
+        self.on_layout_change = lambda: self.canvas.draw_idle()  # a renderer may do better
+        self.drawing_context = contextlib.nullcontext  # the renderer's: everything drawn for savefig
+        self._train_x, self._train_accuracy, self._train_loss = [], [], []
+        self._test_x, self._test_accuracy, self._test_loss = [], [], []
+        self._bands = {3: [], 4: []}  # panel -> band edges, one row per training update
+        self._batch = None
+        self._test_digits = None
+        self._pending = set()  # the data that arrived since the last refresh
+        self._fitted = set()  # the band panels whose limits were fitted to the data already
+        self._test_version = 0
+        self._build()
+        self.canvas.mpl_connect("key_press_event", lambda event: self.on_key(event.key))
+
+    # -- the figure ------------------------------------------------------------------------------
+    def _build(self):
+        fig = self.fig
+        colors = [c["color"] for c in rc("axes.prop_cycle")]
+        self.train_color, self.test_color = colors[0], colors[1]
+        self.error_rgb = to_rgb(colors[4])
+        self._ink = pictures.ink_colors(self.error_rgb)
+        self.axes = [fig.add_subplot(2, 3, k + 1) for k in range(6)]
+        ax_acc, ax_loss, ax_train, ax_4, ax_5, ax_test = self.axes
+        for ax, title in zip(self.axes, self.panel_titles):
+            ax.set_title(title)
+        x_max = max(self.iterations, 1)
+
+        # 1 and 2: accuracy and loss curves
+        self.train_accuracy_line, = ax_acc.plot([], [], color=self.train_color, lw=1,
+                                                label="training (current batch of 100)")
+        self.test_accuracy_line, = ax_acc.plot([], [], color=self.test_color, lw=2,
+                                               label="test (10,000 digits)")
+        ax_acc.set(xlim=(0, x_max), ylim=(0, 1), xlabel="iteration",
+                   ylabel="accuracy (1 = 100% correct)")
+        self.train_loss_line, = ax_loss.plot([], [], color=self.train_color, lw=1, label="training")
+        self.test_loss_line, = ax_loss.plot([], [], color=self.test_color, lw=2, label="test")
+        ax_loss.set(xlim=(0, x_max), ylim=(0, pictures.LOSS_TOP), xlabel="iteration",
+                    ylabel="cross-entropy")
+        legends = ax_acc.legend(loc="lower right"), ax_loss.legend(loc="upper right")
+
+        # 4 and 5: percentile bands, one polygon per band
+        self.bands = {}
+        for k, color in ((3, colors[2]), (4, colors[3])):
+            ax = self.axes[k]
+            bands = PolyCollection([np.zeros((0, 2))] * pictures.BANDS, edgecolors="none",
+                                   facecolors=pictures.band_colors(to_rgb(color)))
+            ax.add_collection(bands)
+            what = {"Weights": "weight values", "Biases": "bias values"}.get(
+                self.panel_titles[k], "values")
+            ax.set(xlim=(0, x_max), ylim=(-1, 1), xlabel="iteration",
+                   ylabel=f"{what} ({pictures.BANDS} bands, 1/{pictures.BANDS} of them each)")
+            self.bands[k] = bands
+
+        # 3 and 6: digit grids, as RGBA images computed with numpy
+        self.train_image = ax_train.imshow(
+            pictures.blank_grid(TRAIN_ROWS, TRAIN_COLUMNS, LABEL_WIDTH, GUTTER))
+        self.test_image = ax_test.imshow(pictures.blank_grid(TEST_ROWS, TEST_COLUMNS),
+                                         extent=(0, TEST_COLUMNS * 28, TEST_ROWS * 28, 0))
+        counts = []
+        for ax, text in ((ax_train, "errors on red: correct label on the left, computed one on "
+                                    "the right"),
+                         (ax_test, f"{TEST_ROWS * TEST_COLUMNS:,} test digits, errors first, on red")):
+            ax.grid(False)
+            ax.set_xticks([])
+            ax.set_xlabel(text)
+            # the number of errors, top right
+            counts.append(ax.text(1, 1.01, "", transform=ax.transAxes, ha="right", va="bottom",
+                                  color=self.test_color, fontweight="bold"))
+        self.train_count, self.test_count = counts
+        ax_train.set_yticks([])
+        # the percentage scale: one line of 40 digits is 4% of the 1,000
+        lines = [0, 2, 5, 10, 15, 20, 25]
+        ax_test.set_yticks([k * 28 for k in lines], [f"{k * 100 // TEST_ROWS}%" for k in lines])
+        ax_test.set_yticks(np.arange(TEST_ROWS + 1) * 28, minor=True)
+        ax_test.set_ylabel(f"errors (one line = {100 // TEST_ROWS}%)")
+
+        # around the panels: the script's name, the status line, the pause flag, the keys
+        fig.text(0.006, 0.972, self.title, ha="left", va="center", fontsize="x-large",
+                 fontweight="bold")
+        self.status_text = fig.text(0.994, 0.972, "", ha="right", va="center", fontsize="large")
+        self.pause_text = fig.add_artist(Annotation(
+            "PAUSED", xy=(0, 0.5), xycoords=self.status_text, xytext=(-16, 0),
+            textcoords="offset points", ha="right", va="center", fontsize="x-large",
+            fontweight="bold", color=self.test_color, visible=False))
+        fig.text(0.5, 0.008, KEYS_HELP, ha="center", va="bottom", color="0.35")
+
+        # What changes from frame to frame, by group: a renderer that blits redraws just these,
+        # over a saved background. The y axes of the panels whose limits follow the data come
+        # first in their groups (the curves and bands go over their grid lines), so that new
+        # limits cost no full redraw.
+        self.following = (ax_loss, ax_4, ax_5)
+        self.groups = dict(zip(GROUPS, (
+            [self.train_accuracy_line, self.test_accuracy_line, legends[0]],
+            [ax_loss.yaxis, self.train_loss_line, self.test_loss_line, legends[1]],
+            [self.train_image, self.train_count],
+            [ax_4.yaxis, self.bands[3]],
+            [ax_5.yaxis, self.bands[4]],
+            [self.test_image, self.test_count],
+            [self.status_text, self.pause_text])))
+        # slow artists, kept as pixels while their key is the same
+        self.cached = {ax.yaxis: (lambda ax=ax: (ax.get_ylim(), ax.get_ylabel()))
+                       for ax in self.following}
+        self._followed = {ax: [(ax.get_xlim(), ax.get_ylim())] for ax in self.following}
+        self._home_limits = {ax: (ax.get_xlim(), ax.get_ylim()) for ax in self.axes}
+        self.apply_layout(self.layout)
+        self._update_status()
+
+    def regions(self, renderer):
+        """Where each group of changing artists draws, in display pixels (for blitting)."""
+        found = {}
+        for name, artists in self.groups.items():
+            if name == "status":  # its text changes length: the whole line, across the figure
+                box = self.status_text.get_window_extent(renderer)
+                found[name] = Bbox.from_extents(self.fig.bbox.x0, box.y0 - 4, self.fig.bbox.x1,
+                                                box.y1 + 4)
+                continue
+            ax = artists[0].axes
+            if ax.get_visible():
+                box = Bbox.union([ax.bbox, ax.get_tightbbox(renderer)])
+                if ax in self.following:  # new limits: wider tick labels push the y label left
+                    box = Bbox.from_extents(box.x0 - 3 * rc("ytick.labelsize"), box.y0, box.x1,
+                                            box.y1)
+                found[name] = box
+        return found
+
+    def background_key(self):
+        """What the saved background depends on: the layout and the views of the panels (not
+        the y limits of the panels that follow the data: their y axes are redrawn)."""
+        return self.layout, tuple((ax.get_xlim(), None if ax in self.following else ax.get_ylim())
+                                  for ax in self.axes if ax.get_visible())
+
+    def apply_layout(self, key):
+        """Show the panels of LAYOUTS[key], filling the figure."""
+        panels = LAYOUTS[key]
+        if len(panels) == 6:
+            grid = GridSpec(2, 3, figure=self.fig, **GRID)
+        else:
+            grid = GridSpec(1, len(panels), figure=self.fig,
+                            **{**GRID, "width_ratios": None, "wspace": 0.12, "right": 0.98})
+        for k, ax in enumerate(self.axes):
+            ax.set_visible(k in panels)
+        for slot, k in enumerate(panels):
+            self.axes[k].set_subplotspec(grid[slot])
+        for ax in (self.axes[2], self.axes[5]):  # the digits: at the top in a row, else centred
+            ax.set_anchor("N" if len(panels) == 6 else "C")
+        self.layout = key
+        toolbar = getattr(self.canvas, "toolbar", None)
+        if toolbar is not None:
+            toolbar.update()  # forget the zoom history: its views hold the panels' old places
+
+    def visible_panels(self):
+        """The numbers (1-6) of the panels on show."""
+        return [k + 1 for k, ax in enumerate(self.axes) if ax.get_visible()]
+
+    # -- data from the runner --------------------------------------------------------------------
+    def update_train(self, i, accuracy, loss, images, predictions, labels, values4, values5,
+                     epoch, learning_rate):
+        """A training update: the batch's accuracy and loss, its images with their predicted and
+        true labels, the values shown in panels 4 and 5 (weights and biases, say)."""
+        self._train_x.append(i)
+        self._train_accuracy.append(accuracy)
+        self._train_loss.append(loss)
+        self._bands[3].append(pictures.percentiles(values4))
+        self._bands[4].append(pictures.percentiles(values5))
+        n = TRAIN_ROWS * TRAIN_COLUMNS
+        self._batch = (images[:n], predictions[:n], labels[:n])  # made into an image when drawn
+        self.iteration, self.epoch, self.learning_rate = i, epoch, learning_rate
+        self._pending.update(("train", "bands", "batch", "status"))
+
+    def update_test(self, i, accuracy, loss, images, predictions, labels):
+        """A test update: accuracy and loss on the test set, its images and labels."""
+        self._test_x.append(i)
+        self._test_accuracy.append(accuracy)
+        self._test_loss.append(loss)
+        n = TEST_ROWS * TEST_COLUMNS
+        self._test_digits = (images[:n], predictions[:n], labels[:n])  # made into an image when drawn
+        self.iteration = max(self.iteration, i)
+        self._pending.update(("test", "status"))
+
+    def set_state(self, paused=None, ending=None):
+        """The pause flag, and the run's ending ("done", "stopped") for the status line."""
+        if paused is not None:
+            self.paused = paused
+        if ending is not None:
+            self.ending = ending
+        self._pending.add("status")
+
+    # -- from the data to the artists ------------------------------------------------------------
+    def refresh(self):
+        """Push the data received since the last call into the artists; return the names of
+        the groups of artists that changed."""
+        pending, self._pending = self._pending, set()
+        changed = set()
+        if "train" in pending:
+            self.train_accuracy_line.set_data(self._train_x, self._train_accuracy)
+            self.train_loss_line.set_data(self._train_x, self._train_loss)
+            changed.update(("accuracy", "loss"))
+        if "test" in pending:
+            self.test_accuracy_line.set_data(self._test_x, self._test_accuracy)
+            self.test_loss_line.set_data(self._test_x, self._test_loss)
+            images, predictions, labels = self._test_digits
+            self.test_image.set_data(pictures.digit_grid(images, predictions, labels, TEST_ROWS,
+                                                         TEST_COLUMNS, self._ink, errors_first=True))
+            self.test_count.set_text(pictures.errors_text(predictions, labels))
+            self._test_version += 1
+            changed.update(("accuracy", "loss", "test digits"))
+        if pending & {"train", "test", "limits"}:
+            loss = self.axes[1]
+            self._follow(loss, pictures.loss_limits(self._train_loss, self._test_loss, loss.get_ylim()))
+            changed.add("loss")
+        if pending & {"bands", "limits"} and self._train_x:
+            x = np.asarray(self._train_x, np.float64)
+            for k, name in ((3, "panel 4"), (4, "panel 5")):
+                ax, edges = self.axes[k], np.asarray(self._bands[k])
+                self.bands[k].set_verts(pictures.band_polygons(x, edges))
+                self._follow(ax, pictures.band_limits(edges, ax.get_ylim(),
+                                                      initial=ax not in self._fitted))
+                self._fitted.add(ax)
+                changed.add(name)
+        if "batch" in pending and self._batch is not None:
+            images, predictions, labels = self._batch
+            self.train_image.set_data(pictures.digit_grid(
+                images, predictions, labels, TRAIN_ROWS, TRAIN_COLUMNS, self._ink,
+                glyphs=label_glyphs(), gutter=GUTTER))
+            self.train_count.set_text(pictures.errors_text(predictions, labels))
+            changed.add("train digits")
+        if "status" in pending:
+            self._update_status()
+            changed.add("status")
+        return changed
+
+    def _update_status(self):
+        """The status line, its numbers padded to a fixed width so that it does not jitter."""
+        def padded(text, width):
+            return FIGURE_SPACE * (width - len(text)) + text
+
+        total = f"{self.iterations:,}"
+        parts = [f"iteration {padded(f'{self.iteration:,}', len(total))} / {total}",
+                 f"epoch {padded(f'{self.epoch:.2f}', 5)}"]
+        if self.learning_rate is not None:
+            parts.append(f"learning rate {self.learning_rate:.5f}")
+        if self._test_accuracy:
+            parts.append(f"test accuracy {self._test_accuracy[-1]:.4f} "
+                         f"(best {max(self._test_accuracy):.4f})")
+        if self.ending:
+            parts.append(self.ending)
+        self.status_text.set_text("    ".join(parts))
+        self.pause_text.set_visible(self.paused)
+
+    # -- following the data, zooms ----------------------------------------------------------------
+    def _follow(self, ax, ylim):
+        """Set the y limits the data asks for, unless the user zoomed or panned this panel. A
+        view the data chose before (the toolbar's Home, Back) lets the panel follow again."""
+        view = (ax.get_xlim(), ax.get_ylim())
+        followed = self._followed[ax]
+        if view != followed[-1] and view not in followed:
+            return  # zoomed by hand: H gives it back
+        if tuple(ylim) != ax.get_ylim():
+            ax.set_ylim(ylim)
+        view = (ax.get_xlim(), ax.get_ylim())
+        if view != followed[-1]:
+            followed.append(view)
+
+    def reset_zoom(self):
+        """H: every panel back to its own limits; those that follow the data, to the limits the
+        data gave them before the zoom (they go on following it)."""
+        for ax, (xlim, ylim) in self._home_limits.items():
+            if ax in self.following:
+                xlim, ylim = self._followed[ax][-1]
+            ax.set(xlim=xlim, ylim=ylim)
+        toolbar = getattr(self.canvas, "toolbar", None)
+        if toolbar is not None:
+            toolbar.update()  # forget the zoom history
+        self._pending.add("limits")
+
+    # -- keys ------------------------------------------------------------------------------------
+    def on_key(self, key):
+        """The dashboard's keys (matplotlib's own, O for zoom, Q, are matplotlib's)."""
+        if key in LAYOUTS:
+            self.apply_layout(key)
+            self.on_layout_change()
+        elif key == " " and self.ending is None:
+            self.set_state(paused=not self.paused)
+        elif key in rc("keymap.home"):
+            self.reset_zoom()
+            self.on_layout_change()
+
+    # -- pictures of it ----------------------------------------------------------------------------
+    @contextlib.contextmanager
+    def standard_size(self):
+        """The figure at its standard size (16x9 inches) and fully drawn, for savefig: images
+        and movie frames have the same size in pixels whatever the window's."""
+        self.refresh()
+        size = self.fig.get_size_inches().copy()
+        standard = tuple(rc("figure.figsize"))
+        resized = not np.allclose(size, standard)
+        if resized:  # the window does not hear of it: no events are handled meanwhile
+            self.fig.set_size_inches(standard, forward=False)
+        try:
+            with self.drawing_context():
+                yield
+        finally:
+            if resized:
+                self.fig.set_size_inches(size, forward=False)
+
+
+_GLYPHS = None
+
+
+def label_glyphs():
+    """The digits 0-9 as ink [10, 28, LABEL_WIDTH] uint8, rendered once with matplotlib's own
+    font: stamping them into the numpy image is much cheaper than 200 text artists a frame."""
+    global _GLYPHS
+    if _GLYPHS is None:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        scale = 4  # rendered 4x larger, then averaged down: smooth edges
+        width, height = 10 * LABEL_WIDTH * scale, 28 * scale
+        fig = Figure(figsize=(width / 100, height / 100), dpi=100, facecolor="white")
+        canvas = FigureCanvasAgg(fig)
+        for d in range(10):
+            fig.text((d + 0.5) / 10, 0.5, str(d), ha="center", va="center_baseline",
+                     color="black", fontsize=28 * scale * 72 / 100 * 0.5, fontweight="bold",
+                     family="DejaVu Sans")
+        canvas.draw()
+        ink = 255 - np.asarray(canvas.buffer_rgba())[:, :, 0].astype(np.float64)
+        ink = ink.reshape(28, scale, 10 * LABEL_WIDTH, scale).mean(axis=(1, 3))
+        _GLYPHS = np.stack(np.split(np.round(ink).astype(np.uint8), 10, axis=1))
+    return _GLYPHS

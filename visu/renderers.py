@@ -1,0 +1,186 @@
+"""Renderers: where the dashboard's frames go.
+
+The dashboard draws into a figure; a renderer makes that figure and shows it:
+
+- `Renderer` (this module): offscreen, no live frames; the dashboard is drawn only for the
+  files (--save-image, --save-movie) of a run in text mode;
+- `LiveRenderer` (this module): the frame policy every live renderer shares: every update
+  drawn, or, with --fast, frames within a time budget. `AggLiveRenderer` draws live frames
+  offscreen, as a window would (TFVISU_FORCE_DASHBOARD=1: what the window costs training);
+- `window.WindowRenderer`: a desktop window (Tk, Qt...), blitting, keys, pause;
+- `notebook.NotebookRenderer`: a Jupyter/Colab cell's output.
+
+`choose()` picks one for the run's mode. A renderer is driven by the runner: `frame()` at each
+update point, `tick()` between training chunks (events; blocks while paused; False once the
+window is closed), `wait_until_closed()` at the end of a completed run, `close()` always.
+"""
+
+import os
+import statistics
+import sys
+import time
+
+import matplotlib
+import matplotlib.style
+
+from .dashboard import STYLE_FILE
+from .startup import held_signals
+
+DRAW_BUDGET = 20  # --fast: the next frame waits 20x a frame's duration: ~5% of the time drawing
+
+
+def choose(mode, fast=False, title=""):
+    """The renderer for a run: mode is "window", "notebook" or "text" (from flags.choose_mode)."""
+    if mode == "window":
+        from .window import WindowRenderer
+        return WindowRenderer(title, every_update=not fast)
+    if mode == "notebook":
+        from .notebook import NotebookRenderer
+        return NotebookRenderer(title, every_update=not fast)
+    if os.environ.get("TFVISU_FORCE_DASHBOARD", "") not in ("", "0"):
+        return AggLiveRenderer(title, every_update=not fast)
+    return Renderer(title)
+
+
+def new_agg_figure():
+    """A figure on an offscreen Agg canvas of its own (not pyplot's: nothing to close)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    figure = Figure()
+    FigureCanvasAgg(figure)
+    return figure
+
+
+class Renderer:
+    """Offscreen: the dashboard is drawn only for the image and movie files."""
+
+    live = False
+
+    def __init__(self, title=""):
+        self.title = title
+        self.closed = False
+        self.dashboard = None
+
+    def new_figure(self):
+        """The figure for the dashboard, in the dashboard's style."""
+        matplotlib.style.use(STYLE_FILE)  # the look, and the keys the dashboard takes over
+        return new_agg_figure()
+
+    def attach(self, dashboard):
+        self.dashboard = dashboard
+
+    def frame(self, force=False):
+        """An update point: a live renderer shows the new data."""
+
+    def tick(self):
+        """Between two training chunks: events, pause. False once the window is closed."""
+        return not self.closed
+
+    def wait_until_closed(self):
+        """At the end of a completed run: a window stays until the user closes it."""
+
+    def close(self):
+        """The end, whatever ended the run."""
+        self.closed = True
+
+
+class LiveRenderer(Renderer):
+    """Shows frames while training: every update (the default), or within a time budget
+    (`every_update=False`: --fast). Space pauses: `tick()` then waits, handling events, until
+    Space again, the window closes or a signal comes. Subclasses say how to show a frame
+    (`present(changed)`) and how to handle events (`handle_events()`, `wait_for_events(s)`)."""
+
+    live = True
+
+    def __init__(self, title="", every_update=True):
+        super().__init__(title)
+        self.every_update = every_update
+        self.frame_times = []  # seconds, of every frame drawn
+        self.updates_due = 0  # update points seen
+        self.updates_drawn = 0  # of them, drawn in a frame of their own
+        self._average = 0.03  # running average of the frames' durations, for the budget
+        self._next_draw = 0.0
+        self._pending = False
+
+    def frame(self, force=False):
+        self.updates_due += not force
+        self._pending = True
+        if force or self.every_update or time.perf_counter() >= self._next_draw:
+            self.updates_drawn += not force
+            self._draw()
+
+    def attach(self, dashboard):
+        super().attach(dashboard)
+        dashboard.canvas.mpl_connect("close_event", self._on_close)
+
+    def _on_close(self, event):
+        self.closed = True
+
+    def tick(self):
+        self.handle_events()
+        if self.dashboard.paused and not self.gone():
+            self.frame(force=True)  # show the pause flag now
+            while self.dashboard.paused and not self.gone() and not held_signals.received:
+                self.wait_for_events(0.05)
+            self.dashboard.set_state()  # the status line without the flag, at the next frame
+        if self._pending and not self.every_update and time.perf_counter() >= self._next_draw:
+            self._draw()
+        return not self.gone()
+
+    def gone(self):
+        """Whether the window was closed."""
+        return self.closed
+
+    def handle_events(self):
+        """Let the window handle what happened (keys, mouse, resizing)."""
+
+    def wait_for_events(self, seconds):
+        """Wait a little, handling the window's events."""
+        time.sleep(seconds)
+
+    def _draw(self):
+        started = time.perf_counter()
+        self.present(self.dashboard.refresh())
+        ended = time.perf_counter()
+        self._pending = False
+        self.frame_times.append(ended - started)
+        # --fast: one slow frame (the first: fonts to load; a full redraw) does not freeze the
+        # window for long, and the average keeps drawing within the budget
+        self._average = (self._average + self.frame_times[-1]) / 2
+        self._next_draw = ended + DRAW_BUDGET * self._average
+
+    def present(self, changed):
+        raise NotImplementedError
+
+    def report(self):
+        """The frames drawn: how many, how long, how many of the updates had one."""
+        times = sorted(self.frame_times) or [0.0]
+        return dict(frames=len(self.frame_times), seconds=sum(self.frame_times),
+                    median_ms=1000 * statistics.median(times),
+                    p95_ms=1000 * times[min(len(times) - 1, int(0.95 * len(times)))],
+                    updates_drawn=self.updates_drawn, updates_due=self.updates_due)
+
+
+class AggLiveRenderer(LiveRenderer):
+    """Live frames drawn offscreen, by blitting as in a window, without a window: what the live
+    dashboard costs training, measured without a screen (bench/overhead.py)."""
+
+    def attach(self, dashboard):
+        super().attach(dashboard)
+        from .blitting import BlitManager
+        self.blitter = BlitManager(dashboard.canvas, dashboard.groups, dashboard.regions,
+                                   dashboard.cached, dashboard.background_key)
+        dashboard.drawing_context = self.blitter.everything_drawn
+        dashboard.canvas.draw()
+
+    def present(self, changed):
+        self.blitter.update(changed)
+
+    def close(self):
+        if not self.closed:
+            r = self.report()
+            print(f"dashboard: {r['frames']} frames ({self.blitter.full_draws} full draws) in "
+                  f"{r['seconds']:.2f}s, median {r['median_ms']:.1f} ms, 95th percentile "
+                  f"{r['p95_ms']:.1f} ms, updates drawn {r['updates_drawn']}/{r['updates_due']}",
+                  file=sys.stderr, flush=True)
+        super().close()

@@ -1,0 +1,398 @@
+"""The runner: trains a rung on its schedule and reports, in text lines and on the dashboard.
+
+`MnistDataVis.animate` trains for the run's iterations and reports the training results every
+`train_data_update_freq` iterations and the test results every `test_data_update_freq`, as text
+lines (--text) or on the dashboard. Every way a run can end goes through one finish: the run
+completes; Q or the window's close button; Ctrl-C; SIGTERM or SIGHUP; a window destroyed from
+outside; a NaN loss. The finish writes the --save-image and --save-movie files (or removes an
+empty movie), prints `final test accuracy` and, last on standard output, `max test accuracy`.
+Any other exception is a bug: its traceback is shown, and no temporary file is left behind.
+
+Speed: a Python call into TensorFlow costs more than a whole training step on the dense rungs,
+so `Trainer` runs all the steps between two reports inside one `tf.function` (a `tf.range` loop
+over a stack of mini-batches) and only then comes back to Python.
+"""
+
+import math
+import sys
+import time
+
+import numpy as np
+
+from . import files, flags, renderers
+from .dashboard import Dashboard
+from .startup import Terminated, held_signals
+
+BATCH_SIZE = 100
+IMAGE_DPI = 100  # --save-image: 16x9 inches -> 1600x900 pixels
+MOVIE_DPI = 80  # movie frames: 1280x720 pixels
+MOVIE_FPS = 10
+RESPONSIVE_SECONDS = 0.1  # with a window, training comes back to its events this often
+
+
+class LossIsNaN(Exception):
+    """The loss became NaN: training cannot go on."""
+
+
+class WindowClosed(Exception):
+    """The dashboard window was closed (Q, its close button) or destroyed."""
+
+
+class Ending:
+    """How a run ended: what to say, the exit status, and whether a script exits at once
+    (after a signal or a NaN) rather than going on after animate()."""
+
+    def __init__(self, reason, status=0, message=None, exits=False):
+        self.reason, self.status, self.message = reason, status, message
+        self.exits = exits or status != 0
+
+    @property
+    def done(self):
+        return self.reason == "done"
+
+
+# --- training, many steps per call ------------------------------------------------------------------
+def many_training_steps(training_step, images, labels):
+    """A tf.function running `training_step` once per mini-batch of a stack of mini-batches:
+    `training_steps(images[steps, 100, ...], labels[steps, 100, ...], first_iteration)`.
+
+    One Python call for many steps: on the dense rungs the call costs more than the step.
+    The first training step must run alone, before: it creates the optimizer's variables,
+    which TensorFlow cannot do inside a loop. (XLA, jit_compile=True, measured 2x slower
+    on the convolutional rungs on CPU: not used.)
+    """
+    import tensorflow as tf
+
+    @tf.function(input_signature=[
+        tf.TensorSpec([None, BATCH_SIZE, *images.shape[1:]], tf.float32),
+        tf.TensorSpec([None, BATCH_SIZE, *labels.shape[1:]], labels.dtype),
+        tf.TensorSpec([], tf.int32)])
+    def training_steps(images, labels, first_iteration):
+        for k in tf.range(tf.shape(images)[0]):
+            training_step(images[k], labels[k], tf.cast(first_iteration + k, tf.float32))
+
+    return training_steps
+
+
+class Trainer:
+    """Trains a rung's `training_step(X, Y_, i)` on mini-batches of `train_set.next_batch`,
+    many steps per Python call. The runner and the benchmarks train through it."""
+
+    def __init__(self, training_step, train_set):
+        self.training_step = training_step
+        self.train_set = train_set
+        self.training_steps = many_training_steps(training_step, train_set.images, train_set.labels)
+        self.i = 0  # iterations done
+        self.seconds_per_step = None  # measured, once traced
+        self.last_batch = (train_set.images[:BATCH_SIZE], train_set.labels[:BATCH_SIZE])
+
+    def train(self, steps):
+        """Train `steps` iterations."""
+        import tensorflow as tf
+        images, labels = self.train_set.next_batch(steps * BATCH_SIZE)
+        images = images.reshape(steps, BATCH_SIZE, *images.shape[1:])
+        labels = labels.reshape(steps, BATCH_SIZE, *labels.shape[1:])
+        started = time.perf_counter()
+        if self.i == 0:  # the first step alone: see many_training_steps
+            self.training_step(images[0], labels[0], tf.constant(0.0))
+            if steps > 1:
+                self.training_steps(images[1:], labels[1:], tf.constant(1))
+        else:
+            self.training_steps(images, labels, tf.constant(self.i))
+        if self.i > 0:  # the first call includes tracing: not a speed measurement
+            self.seconds_per_step = (time.perf_counter() - started) / steps
+        self.last_batch = (images[-1], labels[-1])
+        self.i += steps
+
+    def steps_within(self, seconds):
+        """How many steps fit in `seconds` (at least 1), once the speed is known."""
+        if not self.seconds_per_step:
+            return 1 if self.i == 0 else 10
+        return max(1, int(seconds / self.seconds_per_step))
+
+
+def update_points(iterations, train_freq, test_freq, more_tests_at_start):
+    """The iterations at which to report training and test results: {iteration: (train, test)}."""
+    points = {}
+    for i in range(0, iterations + 1):
+        train = i % train_freq == 0 or i == iterations
+        test = i % test_freq == 0 or i == iterations
+        if more_tests_at_start and i < test_freq:
+            test = train  # a denser test curve at the start, where it moves fast
+        if train or test:
+            points[i] = (train, test)
+    return points
+
+
+def duration(seconds):
+    seconds = int(round(seconds))
+    return f"{seconds // 60}m{seconds % 60:02d}s" if seconds >= 60 else f"{seconds}s"
+
+
+def flat(tensors):
+    """A list of tensors (or one) as one flat numpy array."""
+    if not isinstance(tensors, (list, tuple)):
+        tensors = [tensors]
+    return np.concatenate([np.asarray(t).ravel() for t in tensors]) if tensors else np.zeros(0)
+
+
+def label_numbers(labels):
+    """Labels as integers, from one-hot or integer labels."""
+    return np.argmax(labels, 1) if labels.ndim == 2 else labels.astype(np.int64)
+
+
+# --- the run ------------------------------------------------------------------------------------------
+class MnistDataVis:
+    """Trains a rung and shows it: a live six-panel dashboard, or text lines with --text.
+    title4, title5: what panels 4 and 5 show (see `animate`)."""
+
+    def __init__(self, args, title4="Weights", title5="Biases", title=None):
+        self.args = args
+        self.title = title or getattr(args, "script", None) or "mnist"
+        self.titles = (title4, title5)
+        self.mode = getattr(args, "mode", "text")
+        self.test_accuracies = []
+        self.dashboard = None
+        self.renderer = None
+        self.movie = None
+        self.interrupted_at = None
+        self.ending = None
+
+    def get_max_test_accuracy(self):
+        """The best test accuracy seen during training (0 if no test was run)."""
+        return max(self.test_accuracies, default=0.0)
+
+    def animate(self, training_step, evaluate, mnist, weights, biases, learning_rate,
+                train_data_update_freq=20, test_data_update_freq=100, more_tests_at_start=False):
+        """Train for args.iterations mini-batches of 100 images, reporting on a schedule.
+
+        training_step(X, Y_, i): the rung's tf.function training one mini-batch at iteration i.
+        evaluate(X, Y_): (Y, accuracy, loss), the predicted probabilities, accuracy and loss on
+        images X with one-hot labels Y_; or (Y, accuracy, loss, values4, values5): then panels
+        4 and 5 show values4 and values5 (lists of tensors) on the training batch, else the
+        weights and the biases (lists of variables). learning_rate: a variable, or None.
+        """
+        self.iterations = self.args.iterations
+        self.evaluate, self.mnist = evaluate, mnist
+        self.weights, self.biases, self.learning_rate = weights, biases, learning_rate
+        self.i = 0
+        with held_signals():
+            self._run(training_step, train_data_update_freq, test_data_update_freq,
+                      more_tests_at_start)
+            if self.ending.exits and not flags.in_notebook():
+                # the script ends here, the signals still held: a late Ctrl-C is harmless
+                sys.exit(self.ending.status)
+
+    def _run(self, training_step, train_freq, test_freq, more_tests_at_start):
+        try:
+            try:
+                self._open_dashboard()
+                self.trainer = Trainer(training_step, self.mnist.train)
+                self.start_time = time.perf_counter()
+                self._train(update_points(self.iterations, train_freq, test_freq,
+                                          more_tests_at_start))
+                ending = Ending("done")
+            except KeyboardInterrupt:
+                ending = Ending("interrupted (Ctrl-C)", exits=True)
+            except Terminated as exc:
+                ending = Ending(f"terminated ({exc})", status=128 + exc.signum)
+            except WindowClosed:
+                ending = Ending("window closed")
+            except LossIsNaN as exc:
+                ending = Ending("the loss became NaN", status=1, message=str(exc))
+            self.ending = ending
+            self._finish(ending)
+        finally:
+            self._close()
+
+    # -- training -------------------------------------------------------------------------------------
+    def _train(self, points):
+        live = self.renderer is not None and self.renderer.live
+        for point, (train_update, test_update) in points.items():
+            while self.trainer.i < point:
+                steps = point - self.trainer.i
+                if live:  # keep the window responsive
+                    steps = min(steps, self.trainer.steps_within(RESPONSIVE_SECONDS))
+                self.trainer.train(steps)
+                self.i = self.trainer.i
+                held_signals.stop_if_asked()
+                if self.renderer is not None and not self.renderer.tick():
+                    raise WindowClosed
+                held_signals.stop_if_asked()
+            if train_update:
+                self._train_update(point)
+            if test_update:
+                self._test_update(point)
+            if self.renderer is not None:
+                self.renderer.frame()
+            if train_update and self.movie is not None:
+                self.movie.grab()
+
+    def _train_update(self, i):
+        images, labels = self.trainer.last_batch
+        outputs = self.evaluate(images, labels)
+        Y, accuracy, loss = (np.asarray(x) for x in outputs[:3])
+        accuracy, loss = float(accuracy), float(loss)
+        learning_rate = float(self.learning_rate) if self.learning_rate is not None else None
+        if math.isnan(loss):
+            raise LossIsNaN(
+                f"error: the loss became NaN at iteration {i}. Usually a log(0) in the "
+                "cross-entropy: compute it from the logits with "
+                "tf.nn.softmax_cross_entropy_with_logits, as rung 2.0 does "
+                "(a learning rate that is too high does it too)")
+        if self.mode == "text":
+            lr = f" (lr: {learning_rate:.6g})" if learning_rate is not None else ""
+            print(f"{i}: accuracy: {accuracy:.4f} loss: {loss:.4f}{lr}", flush=True)
+        if self.dashboard:
+            if len(outputs) == 5:
+                values4, values5 = flat(outputs[3]), flat(outputs[4])
+            else:
+                values4, values5 = flat(self.weights), flat(self.biases)
+            self.dashboard.update_train(i, accuracy, loss, images, np.argmax(Y, 1),
+                                        label_numbers(labels), values4, values5,
+                                        epoch=self.mnist.train.epoch, learning_rate=learning_rate)
+
+    def _test_update(self, i):
+        test = self.mnist.test
+        Y, accuracy, loss = (np.asarray(x) for x in self.evaluate(test.images, test.labels)[:3])
+        accuracy, loss = float(accuracy), float(loss)
+        self.test_accuracies.append(accuracy)
+        if self.mode == "text":
+            elapsed = time.perf_counter() - self.start_time
+            progress = ""
+            if i > 0:
+                remaining = elapsed / i * (self.iterations - i)
+                progress = (f" [{100 * i / self.iterations:.0f}%, {i / elapsed:.0f} it/s, "
+                            f"{duration(elapsed)} elapsed")
+                progress += f", {duration(remaining)} left]" if i < self.iterations else "]"
+            print(f"{i}: ********* epoch {self.mnist.train.epoch:.2f} ********* "
+                  f"test accuracy: {accuracy:.4f} test loss: {loss:.4f}{progress}", flush=True)
+        if self.dashboard:
+            self.dashboard.update_test(i, accuracy, loss, test.images, np.argmax(Y, 1),
+                                       label_numbers(test.labels))
+
+    # -- the dashboard and its files ---------------------------------------------------------------
+    def _open_dashboard(self):
+        """The dashboard, when something shows or saves it."""
+        self.renderer = renderers.choose(self.mode, fast=getattr(self.args, "fast", False),
+                                         title=self.title)
+        if not (self.renderer.live or self.args.save_image or self.args.save_movie):
+            self.renderer = None
+            return
+        self.renderer.on_display_lost = self._display_lost
+        figure = self.renderer.new_figure()
+        self.dashboard = Dashboard(figure, self.title, self.iterations, *self.titles)
+        self.renderer.attach(self.dashboard)
+        if self.args.save_movie:
+            self.movie = Movie(self.args.save_movie, self.dashboard)
+
+    def _finish(self, ending):
+        """The one finish of every run. A second Ctrl-C or a SIGTERM meanwhile only gets a line
+        saying to wait: the files are being written."""
+        held_signals.finishing = True
+        if not ending.done:
+            self.interrupted_at = self.i
+            say(f"\nstopped at iteration {self.i} of {self.iterations}: {ending.reason}")
+        if ending.message:
+            say(ending.message)
+        if self.dashboard:
+            self.dashboard.set_state(ending="done" if ending.done else "stopped")
+            if self.renderer.live and not self.renderer.closed:
+                self.renderer.frame(force=True)
+            if self.movie is not None:
+                self._save(self.args.save_movie, self.movie.finish)
+            if self.args.save_image:
+                self._save(self.args.save_image, self._save_image)
+        self._print_summary()
+        held_signals.finishing = False
+        if ending.done and self.renderer is not None:
+            self.renderer.wait_until_closed()  # Ctrl-C closes it too
+
+    def _display_lost(self):
+        """The window's connection to the screen was cut (xkill): finish without the window,
+        from inside the window toolkit (see window.survive_window_destruction)."""
+        self.renderer.closed = True
+        if self.ending is None:
+            self.ending = Ending("window destroyed")
+            self._finish(self.ending)
+        self.renderer = None  # nothing left to close
+        self._close()
+        sys.stdout.flush()
+        sys.stderr.flush()
+
+    def _save(self, path, write):
+        try:
+            if write():
+                print(f"saved {path}", flush=True)
+        except OSError as exc:
+            say(f"error: cannot write {path}: {exc.strerror or exc}")
+
+    def _save_image(self):
+        with self.dashboard.standard_size():
+            files.save_atomically(self.args.save_image, lambda temp: self.dashboard.fig.savefig(
+                temp, format="png", dpi=IMAGE_DPI))
+        return True
+
+    def _print_summary(self):
+        elapsed = time.perf_counter() - getattr(self, "start_time", time.perf_counter())
+        try:
+            if self.test_accuracies:
+                print(f"final test accuracy: {self.test_accuracies[-1]:.4f} after {self.i} "
+                      f"iterations in {duration(elapsed)}", flush=True)
+            print(f"max test accuracy: {self.get_max_test_accuracy():.4f}", flush=True)
+        except OSError:  # the terminal is gone (SIGHUP)
+            pass
+
+    def _close(self):
+        """Whatever ended the run: no movie writer left running, no temporary file left."""
+        if self.movie is not None:
+            self.movie.abort()
+        if self.renderer is not None:
+            self.renderer.close()
+        files.remove_temporary_files()
+
+
+class Movie:
+    """--save-movie: one frame per training update, written to a temporary file that becomes
+    the movie once finished."""
+
+    def __init__(self, path, dashboard):
+        self.path, self.dashboard = path, dashboard
+        extension = "." + path.rsplit(".", 1)[-1].lower()
+        self.temp = files.temporary_beside(path, extension)
+        self.writer = files.movie_writer(path, MOVIE_FPS)
+        with dashboard.standard_size():  # the frame size: from the standard figure size
+            self.writer.setup(dashboard.fig, self.temp, dpi=MOVIE_DPI)
+        self.open = True
+
+    def grab(self):
+        with self.dashboard.standard_size():
+            self.writer.grab_frame()
+
+    def finish(self):
+        """Write the movie; an empty one (no frame recorded) is removed. True if written."""
+        self.open = False
+        if self.writer.frames == 0:
+            self.abort()
+            return False
+        try:
+            self.writer.finish()
+            files.put_in_place(self.temp, self.path)
+            return True
+        finally:
+            files.remove(self.temp)
+
+    def abort(self):
+        if self.open and hasattr(self.writer, "abort"):
+            self.writer.abort()
+        self.open = False
+        files.remove(self.temp)
+
+
+def say(message):
+    """A line on stderr, also when the terminal is gone."""
+    try:
+        sys.stdout.flush()
+        print(message, file=sys.stderr, flush=True)
+    except OSError:
+        pass

@@ -1,0 +1,191 @@
+"""The dashboard in a desktop window (Tk, or another of matplotlib's GUI backends).
+
+Frames are blitted (blitting.py): only the panels that changed are redrawn and copied to the
+screen. The window keeps answering while the network trains: the runner comes back every
+~0.1 s to handle its events. Space pauses (the runner then waits here), Ctrl-S saves a picture
+in the current folder, Q or the close button ends the run. A window destroyed from outside
+(by the window manager, `xdotool windowclose`, or `xkill`, which cuts the program's connection
+to the screen) ends the run the same way: see survive_window_destruction().
+"""
+
+import os
+import sys
+
+import matplotlib
+import matplotlib.style
+
+from . import files
+from .blitting import BlitManager
+from .dashboard import STYLE_FILE
+from .renderers import LiveRenderer
+from .startup import held_signals
+
+IMAGE_DPI = 100  # Ctrl-S: 16x9 inches -> 1600x900 pixels, whatever the window's size
+
+
+class WindowRenderer(LiveRenderer):
+    on_display_lost = None  # the runner's: finish the run without the window, then exit
+
+    def new_figure(self):
+        import matplotlib.pyplot as plt
+        survive_window_destruction(lambda: self.on_display_lost and self.on_display_lost())
+        matplotlib.style.use(STYLE_FILE)
+        dpi = screen_dpi(matplotlib.rcParams["figure.figsize"], matplotlib.rcParams["figure.dpi"])
+        figure = plt.figure(num=self.title, dpi=dpi)
+        self.manager = figure.canvas.manager
+        return figure
+
+    def attach(self, dashboard):
+        super().attach(dashboard)
+        self.canvas = dashboard.canvas
+        self.blitter = BlitManager(self.canvas, dashboard.groups, dashboard.regions,
+                                   dashboard.cached, dashboard.background_key)
+        dashboard.drawing_context = self.blitter.everything_drawn
+        dashboard.on_layout_change = self._redraw_now
+        self.canvas.mpl_connect("key_press_event", self._on_key)
+        self.manager.set_window_title(self.title)
+        self._call(self.manager.show)
+        self._call(self.canvas.draw)  # the empty dashboard, before training starts
+        self.handle_events()
+
+    # -- frames ------------------------------------------------------------------------------------
+    def present(self, changed):
+        if not self.gone():
+            self._call(self.blitter.update, changed)
+            self.handle_events()
+
+    def _redraw_now(self):
+        """A key changed the picture (layout, zoom): draw it at once, also while paused."""
+        if not self.gone():
+            self.dashboard.refresh()
+            self._call(self.canvas.draw_idle)
+
+    # -- events ------------------------------------------------------------------------------------
+    def handle_events(self):
+        if not self.gone():
+            self._call(self.canvas.flush_events)
+
+    def wait_for_events(self, seconds):
+        self._call(self.canvas.start_event_loop, seconds)
+
+    def wait_until_closed(self):
+        """The run is done: the window stays, with the final picture, until the user closes it
+        (Ctrl-C closes it too)."""
+        if self.gone():
+            return
+        self.frame(force=True)
+        while not self.gone() and not held_signals.received:
+            self.wait_for_events(0.1)
+
+    def close(self):
+        import matplotlib.pyplot as plt
+        self._call(plt.close, self.dashboard.fig)  # also when gone: pyplot forgets it
+        super().close()
+
+    def _on_key(self, event):
+        if event.key == "ctrl+s":
+            self.save_snapshot()
+
+    def save_snapshot(self):
+        """Ctrl-S: the dashboard as it is now, in <script>-<iteration>.png in the current folder."""
+        name = os.path.splitext(os.path.basename(self.title))[0] or "dashboard"
+        path = os.path.abspath(f"{name}-{self.dashboard.iteration}.png")
+        try:
+            with self.dashboard.standard_size():
+                files.save_atomically(path, lambda temp: self.dashboard.fig.savefig(
+                    temp, format="png", dpi=IMAGE_DPI))
+        except OSError as exc:
+            print(f"error: cannot save {path} ({exc.strerror or exc}): run the script from a "
+                  "folder you can write to", file=sys.stderr, flush=True)
+            return None
+        print(f"saved the dashboard: {path}", flush=True)
+        return path
+
+    # -- the window's toolkit ----------------------------------------------------------------------
+    def gone(self):
+        """Closed (Q, the close button, plt.close) or destroyed from outside."""
+        if not self.closed:
+            import matplotlib.pyplot as plt
+            if not plt.fignum_exists(self.manager.num):
+                self.closed = True
+        return self.closed
+
+    def _call(self, function, *args):
+        """Call the toolkit; a window destroyed from outside (xkill, the window manager) makes
+        it raise: the window counts as closed, and the run ends as if it had been closed."""
+        try:
+            return function(*args)
+        except toolkit_errors():
+            self.closed = True
+            return None
+
+
+def toolkit_errors():
+    """What the GUI toolkit raises for a window that no longer exists."""
+    errors = []
+    if "tkinter" in sys.modules:
+        errors.append(sys.modules["tkinter"].TclError)
+    return tuple(errors) or (RuntimeError,)
+
+
+def screen_dpi(figsize, dpi):
+    """The dpi at which a figure of figsize inches fits the screen with its window's title bar,
+    toolbar and a task bar: lowering the dpi scales the whole layout, text included. None when
+    the screen's size is unknown (only Tk is asked: other toolkits keep the style's size)."""
+    if not matplotlib.get_backend().lower().startswith("tk"):
+        return None
+    try:
+        import tkinter
+        root = tkinter.Tk()
+        root.withdraw()
+        width, height = root.winfo_screenwidth(), root.winfo_screenheight()
+        # matplotlib scales a Tk window by the screen's pixel ratio: count in unscaled pixels
+        ratio = max(round(float(root.tk.call("tk", "scaling")) / (96 / 72), 2), 0.5)
+        root.destroy()
+    except Exception:
+        return None
+    width, height = width / ratio, height / ratio
+    return max(min(dpi, (width - 16) / figsize[0], (height - 130) / figsize[1]), 40)
+
+
+# --- a window destroyed from outside (X11) -----------------------------------------------------
+_handlers = []  # the ctypes callbacks, alive as long as the program
+
+
+def survive_window_destruction(on_display_lost):
+    """X11: keep the run alive when another program destroys its window.
+
+    Xlib's default handlers end the process at once, without a word: on an X error (the
+    BadWindow that follows `xdotool windowclose` or a window manager's kill) and on the loss of
+    the connection to the X server (`xkill`). Installed before Tk opens the display, these
+    handlers take their place: Tk still handles the errors it expects, the others are ignored
+    (the window's close event then ends the run as usual), and a lost connection calls
+    `on_display_lost`, which must finish the run: Xlib ends the process when its handler
+    returns, so this one exits itself. Xlib has no Python interface, hence ctypes; where it
+    cannot be loaded (not X11: Windows, macOS, Wayland without XWayland), nothing changes.
+    """
+    if _handlers or not os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
+        return False
+    import ctypes
+    import ctypes.util
+    try:
+        xlib = ctypes.CDLL(ctypes.util.find_library("X11") or "libX11.so.6")
+        set_error_handler, set_io_error_handler = xlib.XSetErrorHandler, xlib.XSetIOErrorHandler
+    except (OSError, AttributeError):
+        return False
+    error_handler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_void_p)
+    io_error_handler = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p)
+
+    def on_error(display, event):
+        return 0  # an X request on a window that is no more: nothing to do
+
+    def on_io_error(display):
+        on_display_lost()
+        os._exit(0)
+
+    _handlers.extend((error_handler(on_error), io_error_handler(on_io_error)))
+    set_error_handler.argtypes, set_io_error_handler.argtypes = [error_handler], [io_error_handler]
+    set_error_handler(_handlers[0])
+    set_io_error_handler(_handlers[1])
+    return True
+
