@@ -1,37 +1,34 @@
-"""Tests for the six-panel dashboard of tensorflowvisu, offscreen (matplotlib's Agg backend).
+"""The six-panel dashboard, offscreen (matplotlib's Agg backend), without TensorFlow.
 
 Keys go through the canvas's real event path (KeyEvent + canvas.callbacks.process), the same
-one a window's key presses take. The rung scripts run as subprocesses where that is the honest
-test (--save-image, --save-movie); they need MNIST: MNIST_DATA_DIR, or data/ beside the scripts.
+one a window's key presses take. Frames are drawn as a window draws them (AggLiveRenderer:
+blitting over a saved background).
 """
 
+import io
 import os
-import shutil
 import subprocess
 import sys
-import threading
-import time
 
 os.environ["MPLBACKEND"] = "Agg"
 import matplotlib  # noqa: E402
 
 matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
-from matplotlib.backend_bases import CloseEvent, KeyEvent  # noqa: E402
+from matplotlib.backend_bases import KeyEvent, NavigationToolbar2  # noqa: E402
 
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, ROOT)
-import tensorflowvisu  # noqa: E402
-from tensorflowvisu import Dashboard  # noqa: E402
+from conftest import ROOT  # noqa: E402
+from visu import dashboard as dashboard_module  # noqa: E402
+from visu import files, pictures, renderers  # noqa: E402
+from visu.dashboard import Dashboard  # noqa: E402
 
 ITERATIONS = 1000
 
 
-def press(dashboard, key):
+def press(board, key):
     """A key press, as a window would deliver it."""
-    dashboard.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", dashboard.canvas, key))
+    board.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", board.canvas, key))
 
 
 def digits(n, rng):
@@ -41,36 +38,49 @@ def digits(n, rng):
     return images
 
 
-def feed(dashboard, i, rng, errors=3, spread=0.1):
+TEST_IMAGES = digits(10000, np.random.default_rng(0))
+
+
+def feed(board, i, rng, errors=3, spread=0.1):
     """One training update (and a test update every 100 iterations) of made-up numbers."""
     labels = rng.integers(0, 10, 100)
     predictions = labels.copy()
     predictions[:errors] = (labels[:errors] + 1) % 10
-    dashboard.update_train(i, 0.9, 20.0 + 100 * np.exp(-i / 100), digits(100, rng), predictions, labels,
-                           rng.normal(0, spread, 5000).astype(np.float32),
-                           rng.normal(0.1, spread / 2, 100).astype(np.float32), epoch=i / 600, learning_rate=0.003)
+    board.update_train(i, 0.9, 20.0 + 100 * np.exp(-i / 100), digits(100, rng), predictions,
+                       labels, rng.normal(0, spread, 5000).astype(np.float32),
+                       rng.normal(0.1, spread / 2, 100).astype(np.float32), epoch=i / 600,
+                       learning_rate=0.003)
     if i % 100 == 0:
         test_labels = rng.integers(0, 10, 10000)
         test_predictions = test_labels.copy()
         test_predictions[5:10000:25] = (test_labels[5:10000:25] + 3) % 10  # 4% wrong
-        dashboard.update_test(i, 0.96, 15.0, TEST_IMAGES, test_predictions, test_labels)
-
-
-TEST_IMAGES = digits(10000, np.random.default_rng(0))
+        board.update_test(i, 0.96, 15.0, TEST_IMAGES, test_predictions, test_labels)
 
 
 @pytest.fixture
 def dashboard():
-    board = Dashboard("mnist_test_rung.py", ITERATIONS, 20, 100, interactive=False)
-    yield board
-    plt.close(board.fig)
+    renderer = renderers.Renderer("mnist_test_rung.py")
+    board = Dashboard(renderer.new_figure(), "mnist_test_rung.py", ITERATIONS)
+    renderer.attach(board)
+    return board
 
 
 @pytest.fixture
-def live_dashboard():
-    board = Dashboard("mnist_test_rung.py", ITERATIONS, 20, 100, interactive=False, live=True)
-    yield board
-    plt.close(board.fig)
+def live():
+    """A dashboard drawn live, by blitting, as in a window: (dashboard, renderer)."""
+    renderer = renderers.AggLiveRenderer("mnist_test_rung.py")
+    board = Dashboard(renderer.new_figure(), "mnist_test_rung.py", ITERATIONS)
+    renderer.attach(board)
+    return board, renderer
+
+
+def test_the_dashboard_needs_no_tensorflow():
+    code = ("import sys; sys.path.insert(0, '.'); import matplotlib; matplotlib.use('Agg')\n"
+            "from visu import renderers, dashboard, blitting, files, window\n"
+            "r = renderers.AggLiveRenderer('x'); d = dashboard.Dashboard(r.new_figure(), 'x', 10)\n"
+            "r.attach(d); r.frame(); print('tensorflow' in sys.modules, 'keras' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True)
+    assert done.stdout.strip() == "False False", done.stderr[-2000:]
 
 
 def test_six_panels_with_their_titles(dashboard):
@@ -92,18 +102,28 @@ def test_six_panels_with_their_titles(dashboard):
     assert any("Space" in t and "Ctrl-S" in t for t in texts), "the help line with the keys"
 
 
+def test_panels_4_and_5_show_what_the_rung_asks_for():
+    renderer = renderers.Renderer()
+    board = Dashboard(renderer.new_figure(), "x", 100, title4="Batch-max activations",
+                      title5="Logits")
+    assert [ax.get_title() for ax in board.axes[3:5]] == ["Batch-max activations", "Logits"]
+    assert board.axes[3].get_ylabel().startswith("values (7 bands")
+
+
 def test_updates_move_the_curves_images_and_bands(dashboard):
     rng = np.random.default_rng(0)
     blank_train = dashboard.train_image.get_array().copy()
     blank_test = dashboard.test_image.get_array().copy()
     for i in range(0, 201, 20):
         feed(dashboard, i, rng, spread=0.1 + i / 1000)
-    dashboard._refresh()
+    changed = dashboard.refresh()
+    assert changed == set(dashboard_module.GROUPS)
+    assert dashboard.refresh() == set(), "nothing new: nothing to redraw"
     assert len(dashboard.train_accuracy_line.get_xdata()) == 11
     assert len(dashboard.test_loss_line.get_ydata()) == 3
     assert list(dashboard.test_accuracy_line.get_xdata()) == [0, 100, 200]
     # the bands: 7 polygons going from the first to the last update
-    polygons = dashboard.bands[dashboard.axes[3]].get_paths()
+    polygons = dashboard.bands[3].get_paths()
     assert len(polygons) == 7
     assert polygons[3].vertices[:, 0].min() == 0 and polygons[3].vertices[:, 0].max() == 200
     # the bands follow the spread of the values
@@ -112,45 +132,58 @@ def test_updates_move_the_curves_images_and_bands(dashboard):
     # the training digits: 3 errors on red, with the labels beside them
     train = dashboard.train_image.get_array()
     assert not np.array_equal(train, blank_train)
-    cell_width = 28 + 2 * tensorflowvisu.LABEL_WIDTH + tensorflowvisu.GUTTER
-    red = dashboard.error_rgb
-    first = train[:28, :cell_width - tensorflowvisu.GUTTER, :3]
+    cell = 28 + 2 * dashboard_module.LABEL_WIDTH + dashboard_module.GUTTER
+    red = np.round(np.array(dashboard.error_rgb) * 255)
+    first = train[:28, :cell - dashboard_module.GUTTER, :3]
     assert np.all(first[0, 0] == red), "an error: red background"
-    assert first[:, :tensorflowvisu.LABEL_WIDTH].min() < 80, "the correct label on the left, in ink"
-    assert first[:, -tensorflowvisu.LABEL_WIDTH:].min() < 80, "the computed label on the right"
-    fourth = train[:28, 3 * cell_width:4 * cell_width - tensorflowvisu.GUTTER, :3]
-    assert np.all(fourth[0, 0] == 255) and fourth[:, :tensorflowvisu.LABEL_WIDTH].min() == 255, \
-        "a right answer: white, no labels"
+    assert first[:, :dashboard_module.LABEL_WIDTH].min() < 80, "the correct label, in ink"
+    assert first[:, -dashboard_module.LABEL_WIDTH:].min() < 80, "the computed label"
+    fourth = train[:28, 3 * cell:4 * cell - dashboard_module.GUTTER, :3]
+    assert np.all(fourth[0, 0] == 255) and fourth[:, :dashboard_module.LABEL_WIDTH].min() == 255
     assert "3 errors" in dashboard.train_count.get_text()
-    # the test digits, computed in update_test: 40 errors of 1,000 (4%), first, on red
+    # the test digits: 40 errors of 1,000 (4%), first, on red
     test = dashboard.test_image.get_array()
     assert test.shape[:2] == (25 * 28, 40 * 28) and not np.array_equal(test, blank_test)
     assert np.all(test[0, :40 * 28:28, :3] == red), "the first line: 40 errors"
     assert np.all(test[28, :40 * 28:28, :3] == 255), "then the right ones"
     assert "40 errors (4.0%)" in dashboard.test_count.get_text()
     status = dashboard.status_text.get_text()
-    assert "iteration 200" in status and "epoch 0.33" in status and "learning rate 0.003" in status
+    assert "iteration" in status and "200 / 1,000" in status and "0.33" in status
+    assert "learning rate 0.00300" in status and "test accuracy 0.9600 (best 0.9600)" in status
 
 
-def test_the_test_grid_is_computed_once_per_test_update_and_only_when_drawn(dashboard, monkeypatch):
+def test_the_status_line_keeps_its_width_as_the_numbers_grow(dashboard):
+    from matplotlib.backends.backend_agg import RendererAgg
+    renderer = RendererAgg(1600, 900, 100)
+    rng = np.random.default_rng(1)
+    widths = []
+    for i in (0, 20, 100, 980):
+        feed(dashboard, i, rng)
+        dashboard.refresh()
+        widths.append(dashboard.status_text.get_window_extent(renderer).width)
+    assert max(widths) - min(widths) < 1.0, widths
+
+
+def test_the_test_grid_is_made_once_per_test_update_and_only_when_drawn(dashboard, monkeypatch):
     rng = np.random.default_rng(1)
     calls = []
-    real = tensorflowvisu._digit_grid
-    monkeypatch.setattr(tensorflowvisu, "_digit_grid", lambda *a, **k: calls.append(k) or real(*a, **k))
+    real = pictures.digit_grid
+    monkeypatch.setattr(pictures, "digit_grid", lambda *a, **k: calls.append(k) or real(*a, **k))
     test_grids = lambda: sum(1 for k in calls if k.get("errors_first"))  # noqa: E731
     feed(dashboard, 0, rng)  # a test update
     feed(dashboard, 100, rng)  # another one, before any frame
-    assert test_grids() == 0  # updates only keep the data: a frame is built from the latest
-    dashboard._refresh()
-    assert test_grids() == 1 and dashboard.test_count.get_text() == "40 errors (4.0%)"  # of the 1,000 shown
+    assert test_grids() == 0  # updates only keep the data: a frame is made from the latest
+    assert "test digits" in dashboard.refresh()
+    assert test_grids() == 1 and dashboard.test_count.get_text() == "40 errors (4.0%)"
     feed(dashboard, 120, rng)  # a training update only
-    dashboard._refresh()
+    assert "test digits" not in dashboard.refresh()
     assert test_grids() == 1
 
 
 @pytest.mark.parametrize("key, panels", [
     ("1", [1]), ("2", [2]), ("3", [3]), ("4", [4]), ("5", [5]), ("6", [6]),
-    ("7", [1, 2]), ("8", [4, 5]), ("9", [3, 6]), ("0", [1, 2, 3, 4, 5, 6]), ("escape", [1, 2, 3, 4, 5, 6])])
+    ("7", [1, 2]), ("8", [4, 5]), ("9", [3, 6]), ("0", [1, 2, 3, 4, 5, 6]),
+    ("escape", [1, 2, 3, 4, 5, 6])])
 def test_keys_choose_the_panels(dashboard, key, panels):
     press(dashboard, "5" if key in ("0", "escape") else "0")
     press(dashboard, key)
@@ -184,296 +217,162 @@ def test_the_dashboard_keys_are_not_matplotlib_keys(dashboard):
     assert "q" in matplotlib.rcParams["keymap.quit"]
 
 
-def test_space_pauses_tick_until_space_again(dashboard):
-    returned = []
+def test_space_toggles_the_pause_flag_until_the_run_ends(dashboard):
     press(dashboard, " ")
+    dashboard.refresh()
     assert dashboard.paused and dashboard.pause_text.get_visible()
-    worker = threading.Thread(target=lambda: returned.append(dashboard.tick(20)))
-    worker.start()
-    time.sleep(0.5)
-    assert worker.is_alive() and not returned, "tick() blocks while paused"
     press(dashboard, " ")
-    worker.join(5)
-    assert returned == [True] and not dashboard.paused
-
-
-def test_closing_the_figure_ends_tick(dashboard):
-    assert dashboard.tick(0) is True
-    plt.close(dashboard.fig)
-    assert dashboard.tick(20) is False
-
-
-def test_close_event_ends_tick_even_while_paused(dashboard):
-    returned = []
+    dashboard.refresh()
+    assert not dashboard.paused and not dashboard.pause_text.get_visible()
+    dashboard.set_state(ending="done")
     press(dashboard, " ")
-    worker = threading.Thread(target=lambda: returned.append(dashboard.tick(20)))
-    worker.start()
-    time.sleep(0.3)
-    CloseEvent("close_event", dashboard.canvas)._process()
-    worker.join(5)
-    assert returned == [False]
-
-
-def test_ctrl_s_saves_the_image_to_a_file(dashboard, tmp_path, monkeypatch, capsys):
-    monkeypatch.chdir(tmp_path)
-    feed(dashboard, 0, np.random.default_rng(2))
-    feed(dashboard, 20, np.random.default_rng(3))
-    press(dashboard, "ctrl+s")
-    path = tmp_path / "mnist_test_rung-20.png"
-    assert path.is_file()
-    assert str(path) in capsys.readouterr().out
-    from PIL import Image
-    assert Image.open(path).size == (1600, 900)
-    assert os.listdir(tmp_path) == [path.name], "no temporary file left"
-
-
-def test_images_have_the_standard_size_whatever_the_window(dashboard, tmp_path):
-    dashboard.fig.set_size_inches(11, 7)  # as a user's resized window
-    from PIL import Image
-    assert Image.open(dashboard.save_image(str(tmp_path / "x.png"))).size == (1600, 900)
-    assert tuple(dashboard.fig.get_size_inches()) == (11, 7)
+    assert not dashboard.paused, "nothing to pause once the run is over"
+    dashboard.refresh()
+    assert dashboard.status_text.get_text().endswith("done")
 
 
 def test_h_gives_the_panels_their_own_limits_back(dashboard):
     rng = np.random.default_rng(4)
     loss, accuracy = dashboard.axes[1], dashboard.axes[0]
     feed(dashboard, 0, rng)
-    dashboard._refresh()
+    dashboard.refresh()
     loss.set_ylim(10, 20)  # a zoom, as the toolbar makes them
     accuracy.set_xlim(100, 200)
     for i in range(20, 200, 20):
         feed(dashboard, i, rng)
-    dashboard._refresh()
+    dashboard.refresh()
     assert loss.get_ylim() == (10, 20), "the data does not undo the user's zoom"
     press(dashboard, "h")
+    dashboard.refresh()
     assert loss.get_ylim() == (0, 100) and loss.get_xlim() == (0, ITERATIONS)
     assert accuracy.get_xlim() == (0, ITERATIONS)
 
 
 def test_the_toolbar_home_button_lets_the_panels_follow_the_data_again(dashboard):
-    from matplotlib.backend_bases import NavigationToolbar2
     toolbar = NavigationToolbar2(dashboard.canvas)  # the toolbar of a window, without the window
-    dashboard._follow_after_toolbar_home()
     rng = np.random.default_rng(5)
     loss, weights = dashboard.axes[1], dashboard.axes[3]
     for i in range(0, 101, 20):
         feed(dashboard, i, rng, spread=0.1)
-    dashboard._refresh()
+    dashboard.refresh()
     toolbar.push_current()  # a zoom on the loss, as the toolbar makes them
     loss.set_ylim(10, 20)
     toolbar.push_current()
     for i in range(120, 301, 20):  # the weights spread out: their panel follows them
         feed(dashboard, i, rng, spread=1.0)
-    dashboard._refresh()
-    following = weights.get_ylim()
-    assert following[1] > 2, "the weights panel follows the data during the zoom"
+    dashboard.refresh()
+    assert weights.get_ylim()[1] > 2, "the weights panel follows the data during the zoom"
     toolbar.home()  # the views as before the zoom: the weights panel's old, small limits
     for i in range(320, 401, 20):
         feed(dashboard, i, rng, spread=1.0)
-    dashboard._refresh()
+    dashboard.refresh()
     assert weights.get_ylim()[1] > 2, "after Home, the weights panel follows the data again"
     assert loss.get_ylim() == (0, 100), "and so does the loss panel"
-    dashboard._apply_layout("4")  # another layout: the zoom history, with the old places, is gone
-    assert len(toolbar._nav_stack) == 0
+    press(dashboard, "4")  # another layout: the zoom history, with the old places, is gone
+    box = dashboard.axes[3].get_position().bounds
+    toolbar.home()
+    assert dashboard.axes[3].get_position().bounds == box
 
 
-def test_live_frames_blit_and_match_a_full_drawing(live_dashboard):
-    board = live_dashboard
+def test_live_frames_blit_and_match_a_full_drawing(live):
+    board, renderer = live
     rng = np.random.default_rng(5)
     for i in range(0, 301, 20):
         feed(board, i, rng, spread=0.1 + i / 300)  # the spread grows: the band limits change
-        board._draw_frame()
-    assert board.full_draws <= 2, "new limits do not need a full redraw"
-    live = np.asarray(board.canvas.buffer_rgba()).copy()
-    with board._saving():
-        board.fig.canvas.draw()
-    full = np.asarray(board.canvas.buffer_rgba())
-    differs = np.any(np.abs(live.astype(int) - full) > 40, axis=2)
+        renderer.frame()
+    assert renderer.blitter.full_draws <= 2, "new limits do not need a full redraw"
+    assert renderer.report()["frames"] == 16 and renderer.report()["updates_drawn"] == 16
+    blitted = np.asarray(board.canvas.buffer_rgba()).copy()
+    buffer = io.BytesIO()
+    with board.standard_size():
+        board.fig.savefig(buffer, format="rgba", dpi=board.fig.dpi)
+    full = np.frombuffer(buffer.getbuffer(), np.uint8).reshape(blitted.shape)
+    differs = np.any(np.abs(blitted.astype(int) - full) > 40, axis=2)
     assert differs.mean() < 0.003, f"{differs.mean():.2%} of the pixels differ"
 
 
-def test_live_drawing_keeps_to_its_budget(live_dashboard, monkeypatch):
-    """A frame waits DRAW_BUDGET (20) times a frame's duration: drawing takes < ~5% of the time."""
-    board = live_dashboard
-    frames = []  # (start, end)
-    draw_frame = board._draw_frame
-
-    def timed():
-        started = time.perf_counter()
-        draw_frame()
-        frames.append((started, time.perf_counter()))
-
-    monkeypatch.setattr(board, "_draw_frame", timed)
+def test_a_frame_redraws_only_the_groups_that_changed(live, monkeypatch):
+    board, renderer = live
     rng = np.random.default_rng(6)
-    start = time.perf_counter()
-    i = 0
-    while time.perf_counter() - start < 4:
-        time.sleep(0.005)  # "training"
-        i += 20
-        feed(board, i % ITERATIONS, rng)
-        board.tick(i)
-    elapsed = time.perf_counter() - start
-    assert len(frames) >= 2
-    # each frame waits 12x the running average of the frames' durations (0.03 s to start with)
-    average = 0.03
-    for (start1, end1), (start2, _) in zip(frames, frames[1:]):
-        average = (average + end1 - start1) / 2
-        assert start2 - end1 >= tensorflowvisu.DRAW_BUDGET * average * 0.99
-    longest = max(end - start for start, end in frames)
-    assert board.draw_seconds <= elapsed / tensorflowvisu.DRAW_BUDGET + 2 * longest
+    feed(board, 0, rng)
+    renderer.frame()
+    drawn = []
+    draw_artist = board.fig.draw_artist
+    monkeypatch.setattr(board.fig, "draw_artist", lambda a: drawn.append(a) or draw_artist(a))
+    feed(board, 20, rng)  # a training update only
+    renderer.frame()
+    assert board.test_image not in drawn, "the 1,000 test digits did not change"
+    assert board.train_image in drawn and board.bands[3] in drawn
 
 
-def test_digit_grid_sorts_errors_first():
-    red = np.array([240, 100, 90])
-    colors = tensorflowvisu._ink_colors(red)
-    images = np.zeros((80, 28, 28, 1), np.float32)
-    labels = np.arange(80) % 10
-    predictions = labels.copy()
-    predictions[[5, 51, 79]] = 0
-    predictions[[0]] = 1
-    grid = tensorflowvisu._digit_grid(images, predictions, labels, 2, 40, colors, errors_first=True)
-    assert grid.shape == (56, 1120, 4) and grid.dtype == np.uint8
-    red_cells = [np.all(grid[0, 28 * k, :3] == red) for k in range(40)]
-    assert red_cells == [True] * 4 + [False] * 36
-    assert np.all(grid[28:, :, :3] == 255)
+def test_after_a_layout_change_the_frame_is_a_full_drawing(live):
+    board, renderer = live
+    rng = np.random.default_rng(7)
+    feed(board, 0, rng)
+    renderer.frame()
+    draws = renderer.blitter.full_draws
+    press(board, "7")
+    feed(board, 20, rng)
+    renderer.frame()
+    assert renderer.blitter.full_draws == draws + 1
+    assert board.visible_panels() == [1, 2]
 
 
-# --- the rung scripts, as a learner runs them -----------------------------------------------
-def data_dir():
-    folder = os.environ.get("MNIST_DATA_DIR") or os.path.join(ROOT, "data")
-    if not os.path.isfile(os.path.join(folder, "t10k-labels-idx1-ubyte.gz")):
-        pytest.skip("MNIST not found: set MNIST_DATA_DIR")
-    return folder
+def test_fast_policy_draws_within_its_time_budget(monkeypatch):
+    """--fast: a frame waits DRAW_BUDGET times a frame's duration: drawing takes < ~5%."""
+    renderer = renderers.AggLiveRenderer("x", every_update=False)
+    board = Dashboard(renderer.new_figure(), "x", ITERATIONS)
+    renderer.attach(board)
+    clock = [0.0]
+    monkeypatch.setattr(renderers.time, "perf_counter", lambda: clock[0])
+    present = renderer.present
+
+    def slow_present(changed):  # every frame takes 10 ms of the (fake) clock
+        present(changed)
+        clock[0] += 0.010
+    monkeypatch.setattr(renderer, "present", slow_present)
+    rng = np.random.default_rng(8)
+    for k in range(400):  # 400 updates, 5 ms of training between two
+        clock[0] += 0.005
+        feed(board, (k * 10) % ITERATIONS, rng)
+        renderer.frame()
+        renderer.tick()
+    report = renderer.report()
+    assert report["updates_due"] == 400
+    drawing = report["frames"] * 0.010
+    assert drawing <= clock[0] / renderers.DRAW_BUDGET * 1.2 + 0.03
+    assert report["frames"] >= 5
 
 
-def run_rung(*args, script="mnist_1.0_softmax.py"):
-    env = dict(os.environ, MPLBACKEND="Agg", MNIST_DATA_DIR=data_dir(), TF_CPP_MIN_LOG_LEVEL="3")
-    env.pop("TFVISU_FORCE_DASHBOARD", None)
-    done = subprocess.run([sys.executable, script, *args], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=300)
-    assert done.returncode == 0, done.stderr[-3000:]
-    return done
-
-
-def test_a_rung_saves_its_image_and_its_gif(tmp_path):
+def test_images_have_the_standard_size_whatever_the_window(dashboard, tmp_path):
     from PIL import Image
-    image, movie = tmp_path / "x.png", tmp_path / "x.gif"
-    done = run_rung("--text", "--iterations", "30", "--save-image", str(image), "--save-movie", str(movie))
-    assert done.stdout.strip().splitlines()[-1].startswith("max test accuracy:")
-    assert Image.open(image).size == (1600, 900)
-    with Image.open(movie) as gif:
-        assert gif.size == (1280, 720)
-        assert gif.n_frames == 30 // 10 + 1  # iterations 0, 10, 20, 30
-    assert sorted(os.listdir(tmp_path)) == ["x.gif", "x.png"], "no temporary file left"
+    dashboard.fig.set_size_inches(11, 7)  # as a user's resized window
+    path = str(tmp_path / "x.png")
+    with dashboard.standard_size():
+        files.save_atomically(path, lambda temp: dashboard.fig.savefig(temp, format="png", dpi=100))
+    assert Image.open(path).size == (1600, 900)
+    assert tuple(dashboard.fig.get_size_inches()) == (11, 7)
+    assert os.listdir(tmp_path) == ["x.png"], "no temporary file left"
 
 
-@pytest.mark.skipif(shutil.which("ffmpeg") is None, reason="ffmpeg is not installed")
-def test_a_rung_saves_an_mp4(tmp_path):
-    movie = tmp_path / "x.mp4"
-    run_rung("--text", "--iterations", "20", "--save-movie", str(movie))
-    probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
-                            "-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0", str(movie)],
-                           capture_output=True, text=True)
-    if probe.returncode == 0:
-        assert probe.stdout.strip().split(",") == ["1280", "720", "3"]
-    else:
-        assert movie.stat().st_size > 1000
-    assert os.listdir(tmp_path) == ["x.mp4"]
+def test_ctrl_s_saves_a_snapshot_in_the_current_folder(dashboard, tmp_path, monkeypatch, capsys):
+    from PIL import Image
 
-
-# --- the runner driving the dashboard: a tiny model on made-up digits ------------------------
-@pytest.fixture
-def tiny_rung(monkeypatch):
-    """What a rung script hands to MnistDataVis.animate, for a 784 -> 10 softmax that counts its
-    training steps. TFVISU_FORCE_DASHBOARD gives the text mode an offscreen, live dashboard."""
-    tf = pytest.importorskip("tensorflow")
-    import mnistdata
-    monkeypatch.setenv("TFVISU_FORCE_DASHBOARD", "1")
-    rng = np.random.default_rng(0)
-
-    def split(n):
-        labels = rng.integers(0, 10, n)
-        images = digits(n, rng) * (labels[:, None, None, None] + 1) / 10
-        return mnistdata.DataSet(images.astype(np.float32), np.eye(10, dtype=np.float32)[labels])
-
-    mnist = mnistdata.Datasets(train=split(2000), test=split(1000))
-    W = tf.Variable(tf.zeros([784, 10]))
-    b = tf.Variable(tf.zeros([10]))
-    steps = tf.Variable(0, dtype=tf.int64)
-    optimizer = tf.keras.optimizers.SGD(learning_rate=0.1)
-
-    def model(X):
-        return tf.matmul(tf.reshape(X, [-1, 784]), W) + b
-
-    @tf.function
-    def evaluate(X, Y_):
-        logits = model(X)
-        Y = tf.nn.softmax(logits)
-        accuracy = tf.reduce_mean(tf.cast(tf.equal(tf.argmax(Y, 1), tf.argmax(Y_, 1)), tf.float32))
-        return Y, accuracy, tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(Y_, logits)) * 100
-
-    @tf.function
-    def training_step(X, Y_, i):
-        steps.assign_add(1)
-        with tf.GradientTape() as tape:
-            loss = tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(Y_, model(X)))
-        optimizer.apply_gradients(zip(tape.gradient(loss, [W, b]), [W, b]))
-
-    def animate(datavis, iterations):
-        datavis.animate(training_step, evaluate, mnist, [W], [b], optimizer.learning_rate,
-                        iterations=iterations, train_data_update_freq=10, test_data_update_freq=50)
-
-    return animate, steps
-
-
-def wait_for_dashboard(datavis, timeout=60):
-    deadline = time.time() + timeout
-    while datavis.dashboard is None and time.time() < deadline:
-        time.sleep(0.02)
-    return datavis.dashboard
-
-
-def test_space_stops_training_until_space_again(tiny_rung):
-    animate, steps = tiny_rung
-    datavis = tensorflowvisu.MnistDataVis(tensorflowvisu.parse_args(argv=["--text"]))
-    seen = {}
-
-    def learner():
-        board = wait_for_dashboard(datavis)
-        while int(steps.numpy()) < 20:
-            time.sleep(0.01)
-        press(board, " ")
-        count, deadline = -1, time.time() + 10
-        while int(steps.numpy()) != count and time.time() < deadline:  # the chunk under way ends
-            count = int(steps.numpy())
-            time.sleep(0.3)
-        seen["paused at"] = count
-        time.sleep(1.0)
-        seen["a second later"] = int(steps.numpy())
-        press(board, " ")
-
-    helper = threading.Thread(target=learner)
-    helper.start()
-    animate(datavis, 3000)
-    helper.join(10)
-    assert seen["paused at"] == seen["a second later"] < 3000, seen
-    assert int(steps.numpy()) == 3000 and datavis.interrupted_at is None
-
-
-def test_closing_the_window_stops_the_run_cleanly(tiny_rung, capsys):
-    animate, steps = tiny_rung
-    datavis = tensorflowvisu.MnistDataVis(tensorflowvisu.parse_args(argv=["--text"]))
-
-    def learner():
-        board = wait_for_dashboard(datavis)
-        while int(steps.numpy()) < 50:
-            time.sleep(0.01)
-        plt.close(board.fig)
-
-    helper = threading.Thread(target=learner)
-    helper.start()
-    animate(datavis, 100000)
-    helper.join(10)
-    assert 50 <= datavis.interrupted_at < 100000
-    assert datavis.get_max_test_accuracy() > 0
-    assert "stopped at iteration" in capsys.readouterr().err
+    from visu.window import WindowRenderer
+    monkeypatch.chdir(tmp_path)
+    window = WindowRenderer("mnist_test_rung.py")
+    window.dashboard = dashboard
+    feed(dashboard, 20, np.random.default_rng(3))
+    path = tmp_path / "mnist_test_rung-20.png"
+    assert window.save_snapshot() == str(path)
+    assert str(path) in capsys.readouterr().out
+    assert Image.open(path).size == (1600, 900)
+    assert os.listdir(tmp_path) == [path.name], "no temporary file left"
+    os.chmod(tmp_path, 0o500)  # a folder the learner cannot write to
+    try:
+        if not os.access(tmp_path, os.W_OK):  # (root can write anywhere)
+            feed(dashboard, 40, np.random.default_rng(4))
+            assert window.save_snapshot() is None
+            assert "error: cannot save" in capsys.readouterr().err
+    finally:
+        os.chmod(tmp_path, 0o700)

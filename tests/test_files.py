@@ -1,0 +1,98 @@
+"""visu/files.py: files written whole or not at all, and the movie writers (no TensorFlow)."""
+
+import os
+import signal
+import subprocess
+
+import matplotlib
+
+matplotlib.use("Agg")
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
+from matplotlib.figure import Figure  # noqa: E402
+
+from conftest import needs  # noqa: E402
+from visu import files  # noqa: E402
+
+
+def small_figure():
+    figure = Figure(figsize=(3.2, 2.4), dpi=100)
+    FigureCanvasAgg(figure)
+    line, = figure.add_subplot().plot([0, 1], [0, 1])
+    return figure, line
+
+
+def test_a_failed_write_leaves_neither_the_file_nor_a_temporary_one(tmp_path):
+    def write(temp):
+        with open(temp, "w") as f:
+            f.write("half")
+        raise OSError("disk full")
+    with pytest.raises(OSError):
+        files.save_atomically(str(tmp_path / "x.png"), write)
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_complete_write_has_the_usual_permissions(tmp_path):
+    umask = os.umask(0o022)
+    try:
+        files.save_atomically(str(tmp_path / "x.txt"), lambda temp: open(temp, "w").write("ok"))
+    finally:
+        os.umask(umask)
+    assert os.listdir(tmp_path) == ["x.txt"]
+    assert oct(os.stat(tmp_path / "x.txt").st_mode & 0o777) == "0o644"
+
+
+def test_remove_temporary_files_removes_those_in_flight(tmp_path):
+    temp = files.temporary_beside(str(tmp_path / "movie.gif"), ".gif")
+    assert os.path.basename(temp).startswith(".movie.gif.") and temp.endswith(".part.gif")
+    files.remove_temporary_files()
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_gif_writer_keeps_every_frame(tmp_path):
+    from PIL import Image
+    figure, line = small_figure()
+    writer = files.movie_writer("x.gif", fps=10)
+    path = str(tmp_path / "x.gif")
+    writer.setup(figure, path, dpi=100)
+    for k in range(5):
+        line.set_ydata([0, k])
+        writer.grab_frame()
+    assert writer.frames == 5
+    writer.finish()
+    with Image.open(path) as gif:
+        assert gif.n_frames == 5 and gif.size == (320, 240)
+        frames = []
+        for k in range(5):
+            gif.seek(k)
+            frames.append(np.asarray(gif.convert("RGB")))
+    assert not np.array_equal(frames[0], frames[4]), "the frames differ as the line moved"
+
+
+@needs("ffmpeg", "ffprobe")
+def test_the_mp4_writer_survives_the_ctrl_c_meant_for_the_run(tmp_path):
+    figure, line = small_figure()
+    writer = files.movie_writer("x.mp4", fps=10)
+    path = str(tmp_path / "x.mp4")
+    writer.setup(figure, path, dpi=100)
+    writer.grab_frame()
+    # Ctrl-C in a terminal reaches the whole foreground process group: ffmpeg is not in ours
+    assert os.getpgid(writer.ffmpeg.pid) != os.getpgid(0)
+    line.set_ydata([1, 0])
+    writer.grab_frame()
+    writer.finish()
+    probe = subprocess.run(["ffprobe", "-v", "error", "-count_frames", "-select_streams", "v:0",
+                            "-show_entries", "stream=nb_read_frames,width,height", "-of", "csv=p=0",
+                            path], capture_output=True, text=True)
+    assert probe.stdout.strip().split(",") == ["320", "240", "2"]
+
+
+@needs("ffmpeg")
+def test_an_aborted_mp4_stops_ffmpeg(tmp_path):
+    figure, _ = small_figure()
+    writer = files.movie_writer("x.mp4", fps=10)
+    writer.setup(figure, str(tmp_path / "x.mp4"), dpi=100)
+    writer.grab_frame()
+    writer.abort()
+    assert writer.ffmpeg.poll() == -signal.SIGKILL
