@@ -18,15 +18,14 @@ a training iteration = 3x forward). Both sides run with the CPU settings the run
 `tensorflowvisu` (oneDNN on unless TF_ENABLE_ONEDNN_OPTS is set in the environment).
 """
 import argparse
-import contextlib
-import io
 import math
 import os
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from common import DATA_DIR, REPO, RUNGS, median, rung_path, save_json, table  # noqa: E402
+from common import DATA_DIR, REPO, RUNGS, median, save_json, table  # noqa: E402
+from models import MODELS, flops_per_iteration, is_convolutional  # noqa: E402
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 os.environ["MNIST_DATA_DIR"] = DATA_DIR
@@ -37,49 +36,6 @@ TARGET = 0.8
 CHUNK = 20  # mini-batches per call of many_training_steps, as the runner in text mode
 BATCH = 100
 
-DENSE = [200, 100, 60, 30]
-# rung: (convolutions [(kernel, stride, channels)], hidden dense sizes, activation, bias, dropout, optimizer)
-MODELS = {
-    "1.0": ([], [], None, 0.0, 0.0, "sgd"),
-    "2.0": ([], DENSE, "sigmoid", 0.0, 0.0, "adam"),
-    "2.1": ([], DENSE, "relu", 0.1, 0.0, "adam-decay"),
-    "2.2": ([], DENSE, "relu", 0.1, 0.25, "adam-decay"),
-    "3.0": ([(5, 1, 4), (5, 2, 8), (4, 2, 12)], [200], "relu", 0.1, 0.0, "adam-decay"),
-    "3.1": ([(6, 1, 6), (5, 2, 12), (4, 2, 24)], [200], "relu", 0.1, 0.25, "adam-decay"),
-}
-
-
-def flops_per_iteration(rung):
-    """Analytic FLOPs of one training iteration (forward + backward ~ 3x forward) on 100 images."""
-    convs, dense, *_ = MODELS[rung]
-    size, channels, forward = 28, 1, 0
-    for kernel, stride, out in convs:
-        size = math.ceil(size / stride)
-        forward += 2 * kernel * kernel * channels * out * size * size
-        channels = out
-    width = size * size * channels
-    for out in dense + [10]:
-        forward += 2 * width * out
-        width = out
-    return 3 * forward * BATCH
-
-
-def load_rung(rung):
-    """Run the rung script in-process without training; return its globals."""
-    import runpy
-
-    from visu.runner import MnistDataVis
-    path = rung_path(rung)
-    saved = sys.argv, sys.excepthook, MnistDataVis.animate
-    sys.argv = [path, "--text", "--iterations", "1"]
-    MnistDataVis.animate = lambda *args, **kwargs: None
-    try:
-        with contextlib.redirect_stdout(io.StringIO()):
-            return runpy.run_path(path, run_name="__main__")
-    finally:
-        sys.argv, sys.excepthook, MnistDataVis.animate = saved
-
-
 def clocks():
     """(wall, CPU) seconds: CPU time (all threads of this process) is much less disturbed than
     wall time by the other jobs of a shared machine."""
@@ -89,8 +45,9 @@ def clocks():
 def ours(rung):
     """A function training the rung's own model for n iterations, as the runner does in text
     mode (through its Trainer); it returns (wall, CPU) seconds."""
+    from visu import ladder
     from visu.runner import Trainer
-    g = load_rung(rung)
+    g = ladder.load(rung)
     mnist = g["mnist"]
     trainer = Trainer(g["training_step"], mnist.train)
 
@@ -125,39 +82,54 @@ def keras_trainer(rung, mnist):
 
 
 def keras_model(rung):
+    """The rung's model as a keras.Sequential: same layers, initialisation, loss, optimizer and
+    learning rate schedule; batch norm with Keras' BatchNormalization layer."""
     import keras
     from keras import layers, ops
-    convs, dense, activation, bias, dropout, optimizer = MODELS[rung]
+    spec = MODELS[rung]
     weights = keras.initializers.TruncatedNormal(stddev=0.1) if rung != "1.0" else "zeros"
-    init = dict(kernel_initializer=weights, bias_initializer=keras.initializers.Constant(bias))
+    bias = keras.initializers.Constant(spec["bias"])
     model = keras.Sequential([keras.Input((28, 28, 1))])
-    for kernel, stride, channels in convs:
-        model.add(layers.Conv2D(channels, kernel, strides=stride, padding="same", activation=activation, **init))
+
+    def hidden(layer):  # a hidden layer: its weighted sums, batch norm, the activation
+        if spec["bn"]:
+            model.add(layer(use_bias=False, kernel_initializer=weights))
+            model.add(layers.BatchNormalization(momentum=spec["bn_decay"], epsilon=1e-5,
+                                                beta_initializer=bias, scale=spec["bn"] == "scale"))
+            model.add(layers.Activation(spec["activation"]))
+        else:
+            model.add(layer(activation=spec["activation"], kernel_initializer=weights,
+                            bias_initializer=bias))
+
+    for kernel, stride, channels in spec["convs"]:
+        hidden(lambda **kw: layers.Conv2D(channels, kernel, strides=stride, padding="same", **kw))
     model.add(layers.Flatten())
-    for units in dense:
-        model.add(layers.Dense(units, activation=activation, **init))
-        if dropout:
-            model.add(layers.Dropout(dropout))
-    if rung == "1.0":  # softmax output and the naive cross-entropy: -mean(Y_ * log(Y)) * 1000
-        model.add(layers.Dense(10, activation="softmax", **init))
+    for units in spec["dense"]:
+        hidden(lambda **kw: layers.Dense(units, **kw))
+        if spec["dropout"]:
+            model.add(layers.Dropout(spec["dropout"]))
+    last_bias = keras.initializers.Constant(0.0 if spec["bn"] else spec["bias"])
+    if spec["optimizer"] == "sgd":  # softmax output and the naive cross-entropy: -mean(Y_ * log(Y)) * 1000
+        model.add(layers.Dense(10, activation="softmax", kernel_initializer=weights,
+                               bias_initializer=last_bias))
         loss = lambda y, p: -ops.mean(y * ops.log(p), axis=-1) * 1000.0  # noqa: E731
-        opt = keras.optimizers.SGD(0.005)
+        opt = keras.optimizers.SGD(spec["lr"][0])
     else:  # logits and the stable cross-entropy, mean over the batch * 100
-        model.add(layers.Dense(10, **init))
+        model.add(layers.Dense(10, kernel_initializer=weights, bias_initializer=last_bias))
         loss = lambda y, logits: ops.categorical_crossentropy(y, logits, from_logits=True) * 100.0  # noqa: E731
-        opt = keras.optimizers.Adam(decay_schedule() if optimizer == "adam-decay" else 0.003)
+        opt = keras.optimizers.Adam(decay_schedule(*spec["lr"]) if spec["lr"][1] else spec["lr"][0])
     model.compile(optimizer=opt, loss=loss)
     return model
 
 
-def decay_schedule():
+def decay_schedule(start, speed):
     import keras
 
     class Decay(keras.optimizers.schedules.LearningRateSchedule):
-        """lr = 0.0001 + 0.003 * exp(-step / 2000), as the rungs 2.1 and up."""
+        """lr = 0.0001 + start * exp(-step / speed), as the rungs 2.1 and up."""
 
         def __call__(self, step):
-            return 0.0001 + 0.003 * keras.ops.exp(-keras.ops.cast(step, "float32") / 2000.0)
+            return 0.0001 + start * keras.ops.exp(-keras.ops.cast(step, "float32") / speed)
 
         def get_config(self):
             return {}
@@ -204,7 +176,7 @@ def main(argv=None):
     dense, conv = ((40, 4), (20, 2)) if args.quick else ((200, 8), (100, 8))
     rows = []
     for rung in args.rungs:
-        rows.append(bench_rung(rung, *(conv if MODELS[rung][0] else dense)))
+        rows.append(bench_rung(rung, *(conv if is_convolutional(rung) else dense)))
         row = rows[-1]
         print(f"{rung}: ours {row['ours_ms']:.2f} ms/it, keras {row['keras_ms']:.2f} ms/it, "
               f"ratio {row['ratio']:.2f}", file=sys.stderr, flush=True)
