@@ -58,12 +58,17 @@ def parse_args(description=None, argv=None, iterations=None):
     print(f"{args.script}: {args.iterations:,} iterations on MNIST from "
           f"{mnistdata.resolve_data_dir(args.data_dir)}, seed {args.seed}; loading TensorFlow",
           flush=True)
-    args.mode, why_text = flags.choose_mode(args)
-    if why_text:
-        print(why_text, file=sys.stderr, flush=True)
-    seconds = startup.import_tensorflow()
-    print(f"TensorFlow loaded in {seconds:.1f} s: training on {startup.device_line()}", flush=True)
-    startup.seed_everything(args.seed)
+    # Ctrl-C or SIGTERM meanwhile: acted on once TensorFlow is loaded (raised inside its import,
+    # they can be swallowed), as "stopped before training started"
+    with startup.held_signals():
+        args.mode, why_text = flags.choose_mode(args)
+        if why_text:
+            print(why_text, file=sys.stderr, flush=True)
+        seconds = startup.import_tensorflow()
+        startup.held_signals.stop_if_asked()
+        print(f"TensorFlow loaded in {seconds:.1f} s: training on {startup.device_line()}",
+              flush=True)
+        startup.seed_everything(args.seed)
     return args
 
 
