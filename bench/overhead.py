@@ -1,129 +1,180 @@
-"""What the dashboard costs: a rung's training loop drawing the dashboard vs in text mode.
+"""What the live dashboard costs, and how smoothly it plays: each rung drawing its dashboard
+against the same run in text mode.
 
-    python3 bench/overhead.py [--quick] [--rungs 2.1 3.1] [--iterations N] [--alternations K] [--json FILE]
+    python3 bench/overhead.py [--quick] [--rungs 1.0 3.1] [--iterations N] [--alternations K]
+                              [--offscreen] [--json FILE]
 
 Each rung runs as a subprocess (through bench/timed_run.py) for a fixed number of iterations,
-same seed, in two modes, alternated: text mode (`--text`) and text mode plus the dashboard drawn
-offscreen on Agg with the live window's drawing policy (`--text` and `TFVISU_FORCE_DASHBOARD=1`,
-so that the only difference is the dashboard). The time
-compared is that of `MnistDataVis.animate` (training, reports, drawing, final save), measured
-inside the child: TensorFlow's import and the data loading (~4 s, the same in both modes) are
-left out rather than subtracted. The process wall times are shown too, and the dashboard's own
-report of its cost (frames drawn, seconds drawing, seconds updating its data), the seconds spent
-making it (`Dashboard()`, matplotlib's import included: a fixed cost, whatever the run's length)
-and the ratio without them; "other extra" is the rest of the difference: closing the figure, the
-live policy's shorter training chunks, and noise.
+same seed, in three modes, alternated (text, window, fast; then fast, window, text; ...):
+- text: `--text`, no dashboard;
+- window: the dashboard in a real Tk window on a virtual screen (Xvfb, 1366x768, started here),
+  drawing every update (the default);
+- fast: the same window with `--fast`, drawing within a time budget.
+Without Xvfb (or with --offscreen), the window is replaced by the same drawing offscreen on Agg
+(TFVISU_FORCE_DASHBOARD=1). The time compared is the run's, inside the child, from the start of
+`MnistDataVis.animate` to its summary line: TensorFlow's import, the data loading and the wait
+for the finished window to be closed are left out. The dashboard reports its own frames
+(TFVISU_FRAME_REPORT=1): frames drawn, updates drawn / updates due, median and 95th-percentile
+frame time; the frame rate is the frames drawn per second of the run.
+Targets: every update drawn (window), median frame <= 30 ms, dashboard/text <= 1.10 on the
+convolutional rungs.
 """
 import argparse
-import math
 import os
 import re
+import shutil
 import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from common import BENCH, REPO, RUNGS, child_env, median, save_json, table  # noqa: E402
+from models import is_convolutional  # noqa: E402
 
-TARGETS = {"1.0": 1.5, "2.0": 1.5, "2.1": 1.5, "2.2": 1.5, "3.0": 1.10, "3.1": 1.10}
-FORCE = "TFVISU_FORCE_DASHBOARD"
-
-
-def force_supported():
-    with open(os.path.join(REPO, "visu", "renderers.py")) as f:
-        return FORCE in f.read()
-
-
-def run(rung, iterations, dashboard):
-    """(animate seconds, its CPU seconds, process wall seconds, the dashboard's own report or
-    None) of one run; raises on failure."""
-    args = ["--text", "--iterations", str(iterations), "--seed", "0"]
-    env = child_env(**({FORCE: "1"} if dashboard else {}))
-    start = time.perf_counter()
-    done = subprocess.run([sys.executable, os.path.join(BENCH, "timed_run.py"), RUNGS[rung], *args],
-                          cwd=REPO, env=env, capture_output=True, text=True)
-    wall = time.perf_counter() - start
-    found = re.search(r"BENCH animate_seconds=([\d.]+) cpu_seconds=([\d.]+) setup_seconds=([\d.]+) "
-                      r"dashboard=(\w+)", done.stderr)
-    if done.returncode != 0 or not found:
-        tail = "\n".join(done.stderr.strip().splitlines()[-5:])
-        raise RuntimeError(f"rung {rung} {'dashboard' if dashboard else 'text'} failed "
-                           f"(exit status {done.returncode}):\n{tail}")
-    drawn = re.search(r"dashboard: (\d+) frames \((\d+) full draws\) in ([\d.]+)s", done.stderr)
-    if found.group(4) != "True":
-        report = None  # no dashboard was made
-    else:  # frames, full draws, drawing seconds, update seconds (not reported), set-up seconds
-        report = ([float(x) for x in drawn.groups()] + [0.0] if drawn else [math.nan] * 4) + [float(found.group(3))]
-    return float(found.group(1)), float(found.group(2)), wall, report
+FRAME_TARGET_MS = 30
+CONV_RATIO_TARGET = 1.10
+SCREEN = "1366x768x24"
+REPORT = re.compile(r"dashboard: (\d+) frames(?: \((\d+) full draws\))? in ([\d.]+)s, median ([\d.]+) ms, "
+                    r"95th percentile ([\d.]+) ms, updates drawn (\d+)/(\d+)")
+TIMED = re.compile(r"BENCH run_seconds=([\d.]+) cpu_seconds=([\d.]+)")
 
 
-def bench_rung(rung, iterations, alternations):
-    text, dash, text_wall, dash_wall, text_cpu, dash_cpu, ratios, reports = [], [], [], [], [], [], [], []
+class VirtualScreen:
+    """Xvfb on a free display number, for as long as the benchmark runs."""
+
+    def __enter__(self):
+        self.number = next(n for n in range(120, 200) if not os.path.exists(f"/tmp/.X11-unix/X{n}")
+                           and not os.path.exists(f"/tmp/.X{n}-lock"))
+        self.server = subprocess.Popen(["Xvfb", f":{self.number}", "-screen", "0", SCREEN,
+                                        "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
+                                       stderr=subprocess.DEVNULL)
+        deadline = time.time() + 20
+        while not os.path.exists(f"/tmp/.X11-unix/X{self.number}"):
+            if self.server.poll() is not None or time.time() > deadline:
+                raise RuntimeError("Xvfb did not start")
+            time.sleep(0.1)
+        return f":{self.number}"
+
+    def __exit__(self, *exc):
+        self.server.terminate()
+        self.server.wait(10)
+
+
+def run(rung, iterations, mode, display):
+    """One run: {seconds, cpu, frames, median_ms, ...} (the frame fields None in text mode)."""
+    flags = ["--iterations", str(iterations), "--seed", "0"]
+    env = child_env()
+    if mode == "text":
+        flags.append("--text")
+    else:
+        env["TFVISU_FRAME_REPORT"] = "1"
+        flags += ["--fast"] if mode == "fast" else []
+        if display:
+            env.update(DISPLAY=display, MPLBACKEND="TkAgg")
+        else:
+            env["TFVISU_FORCE_DASHBOARD"] = "1"
+            flags.append("--text")
+    child = subprocess.Popen([sys.executable, os.path.join(BENCH, "timed_run.py"), RUNGS[rung], *flags],
+                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    for line in child.stdout:  # a finished window waits to be closed: close it
+        if line.startswith("max test accuracy") and mode != "text" and display:
+            subprocess.run(["xdotool", "search", "--name", "mnist", "key", "q"],
+                           env=dict(os.environ, DISPLAY=display), capture_output=True)
+    err = child.stderr.read()
+    child.wait()
+    timed = TIMED.search(err)
+    if child.returncode != 0 or not timed:
+        tail = "\n".join(err.strip().splitlines()[-5:])
+        raise RuntimeError(f"rung {rung} {mode} failed (exit status {child.returncode}):\n{tail}")
+    row = dict(seconds=float(timed.group(1)), cpu=float(timed.group(2)))
+    found = REPORT.search(err)
+    if mode != "text":
+        if not found:
+            raise RuntimeError(f"rung {rung} {mode}: no frame report:\n{err[-1000:]}")
+        frames, _, draw_s, median_ms, p95_ms, drawn, due = found.groups()
+        row.update(frames=int(frames), draw_s=float(draw_s), median_ms=float(median_ms),
+                   p95_ms=float(p95_ms), drawn=int(drawn), due=int(due))
+    return row
+
+
+def bench_rung(rung, iterations, alternations, display):
+    modes = ["text", "window", "fast"]
+    runs = {mode: [] for mode in modes}
     for k in range(alternations):
-        for dashboard in ([False, True] if k % 2 == 0 else [True, False]):  # ABBA against drift
-            seconds, cpu, wall, report = run(rung, iterations, dashboard)
-            if dashboard and not report:
-                return dict(rung=rung, iterations=iterations, ok="no dashboard",
-                            note=f"{FORCE}=1 did not draw a dashboard (not implemented yet?)")
-            if dashboard:
-                reports.append(report)
-            (dash if dashboard else text).append(seconds)
-            (dash_wall if dashboard else text_wall).append(wall)
-            (dash_cpu if dashboard else text_cpu).append(cpu)
-        ratios.append(dash[-1] / text[-1])
-    ratio = median(ratios)
-    return dict(rung=rung, iterations=iterations, alternations=alternations,
-                text_s=median(text), dash_s=median(dash), ratio=ratio,
-                text_wall=median(text_wall), dash_wall=median(dash_wall),
-                wall_ratio=median([d / t for d, t in zip(dash_wall, text_wall)]),
-                cpu_ratio=median([d / t for d, t in zip(dash_cpu, text_cpu)]),
-                frames=median([r[0] for r in reports]), full_draws=median([r[1] for r in reports]),
-                draw_s=median([r[2] for r in reports]), update_s=median([r[3] for r in reports]),
-                setup_s=median([r[4] for r in reports]),
-                other_s=median([d - t - r[2] - r[3] - r[4] for d, t, r in zip(dash, text, reports)]),
-                steady_ratio=median([(d - r[4]) / t for d, t, r in zip(dash, text, reports)]),
-                target=TARGETS[rung], ok="pass" if ratio <= TARGETS[rung] else "MISS")
+        for mode in (modes if k % 2 == 0 else modes[::-1]):  # ABC CBA: against drift
+            runs[mode].append(run(rung, iterations, mode, display))
+    rows = []
+    text = runs["text"]
+    for mode in ("window", "fast"):
+        mine = runs[mode]
+        ratio = median([m["seconds"] / t["seconds"] for m, t in zip(mine, text)])
+        row = dict(rung=rung, mode=mode if display else f"{mode} (Agg)", iterations=iterations,
+                   alternations=alternations, text_s=median([t["seconds"] for t in text]),
+                   seconds=median([m["seconds"] for m in mine]), ratio=ratio,
+                   frames=median([m["frames"] for m in mine]),
+                   drawn=f"{median([m['drawn'] for m in mine]):.0f}/{median([m['due'] for m in mine]):.0f}",
+                   median_ms=median([m["median_ms"] for m in mine]),
+                   p95_ms=median([m["p95_ms"] for m in mine]),
+                   fps=median([m["frames"] / m["seconds"] for m in mine]),
+                   draw_share=median([m["draw_s"] / m["seconds"] for m in mine]))
+        checks = []
+        if mode == "window":
+            checks.append(row["median_ms"] <= FRAME_TARGET_MS)
+            checks.append(all(m["drawn"] == m["due"] for m in mine))
+            if is_convolutional(rung):
+                checks.append(ratio <= CONV_RATIO_TARGET)
+        row["ok"] = ("pass" if all(checks) else "MISS") if checks else "-"
+        rows.append(row)
+        print(f"{rung} {row['mode']}: ratio {ratio:.2f}, {row['drawn']} updates drawn, frames median "
+              f"{row['median_ms']:.1f} ms, {row['fps']:.1f} frames/s", file=sys.stderr, flush=True)
+    return rows
 
 
-COLUMNS = [("rung", "rung", "{}"), ("iterations", "N", "{}"), ("alternations", "alt", "{}"),
-           ("text_s", "text s", "{:.2f}"), ("dash_s", "dashboard s", "{:.2f}"),
-           ("ratio", "ratio", "{:.2f}"), ("target", "target", "<= {:.2f}"), ("ok", "pass/miss", "{}"),
-           ("frames", "frames", "{:.0f}"), ("full_draws", "full draws", "{:.0f}"),
-           ("setup_s", "set-up s", "{:.2f}"), ("draw_s", "drawing s", "{:.2f}"),
-           ("update_s", "updates s", "{:.2f}"), ("other_s", "other extra s", "{:.2f}"),
-           ("steady_ratio", "ratio without set-up", "{:.2f}"),
-           ("cpu_ratio", "CPU ratio", "{:.2f}"),
-           ("text_wall", "process s text", "{:.1f}"), ("dash_wall", "process s dashboard", "{:.1f}"),
-           ("wall_ratio", "process ratio", "{:.2f}")]
+COLUMNS = [("rung", "rung", "{}"), ("mode", "mode", "{}"), ("iterations", "N", "{}"),
+           ("alternations", "alt", "{}"), ("text_s", "text s", "{:.2f}"),
+           ("seconds", "dashboard s", "{:.2f}"), ("ratio", "dashboard/text", "{:.2f}"),
+           ("drawn", "updates drawn/due", "{}"), ("frames", "frames", "{:.0f}"),
+           ("median_ms", "frame median ms", "{:.1f}"), ("p95_ms", "frame p95 ms", "{:.1f}"),
+           ("fps", "frames/s", "{:.1f}"), ("draw_share", "time drawing", "{:.0%}"),
+           ("ok", "pass/miss", "{}")]
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="fewer iterations, one alternation")
     parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
-    parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     parser.add_argument("--iterations", type=int, help="iterations of every rung (default: see below)")
-    parser.add_argument("--alternations", type=int, help="text/dashboard pairs per rung")
+    parser.add_argument("--alternations", type=int, help="text/window/fast rounds per rung")
+    parser.add_argument("--offscreen", action="store_true", help="draw on Agg, even with Xvfb")
+    parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
-    # iterations, alternations: rung 1.0 runs its full 2,000 iterations by default (a few seconds);
-    # the convolutional rungs run 2,000 of their 10,000 (30-45 s each): the dashboard's fixed
-    # set-up cost (~0.5 s) then weighs ~1.5% of the time, still 5x what it weighs in a full run
-    plan = {"1.0": (600, 1), "2": (300, 1), "3": (60, 1)} if args.quick else \
-        {"1.0": (2000, 3), "2": (1000, 3), "3": (2000, 2)}
-    note = None
-    if not force_supported():
-        note = f"tensorflowvisu.py has no {FORCE} yet: the dashboard cannot be drawn offscreen"
-        print(note, file=sys.stderr)
-        rows = [dict(rung=r, ok="not run", note=note) for r in args.rungs]
-    else:
-        rows = []
+    # rung 1.0 runs its full 2,000 iterations; the others a share of their 10,000, long enough
+    # for the dashboard's set-up (~0.5 s) to weigh little: (iterations, alternations)
+    plan = {"1.0": (2000, 2), "dense": (1000, 2), "conv": (600, 2), "4.2": (200, 2)}
+    if args.quick:
+        plan = {"1.0": (500, 1), "dense": (300, 1), "conv": (100, 1), "4.2": (40, 1)}
+    windows = not args.offscreen and all(shutil.which(t) for t in ("Xvfb", "xdotool"))
+    if not windows:
+        print("no Xvfb or xdotool (or --offscreen): drawing offscreen on Agg instead of a window",
+              file=sys.stderr)
+    rows = []
+    with (VirtualScreen() if windows else _NoScreen()) as display:
         for rung in args.rungs:
-            iterations, alternations = plan[rung] if rung in plan else plan[rung[0]]
-            rows.append(bench_rung(rung, args.iterations or iterations, args.alternations or alternations))
-            print(f"{rung}: {rows[-1]}", file=sys.stderr, flush=True)
+            key = rung if rung in plan else ("conv" if is_convolutional(rung) else "dense")
+            iterations, alternations = plan[key]
+            rows += bench_rung(rung, args.iterations or iterations, args.alternations or alternations,
+                               display)
     print(table(rows, COLUMNS))
-    save_json(args.json, rows, quick=args.quick, note=note)
+    save_json(args.json, rows, quick=args.quick, screen=SCREEN if windows else None)
     return rows
+
+
+class _NoScreen:
+    def __enter__(self):
+        return None
+
+    def __exit__(self, *exc):
+        pass
 
 
 if __name__ == "__main__":

@@ -376,3 +376,22 @@ def test_ctrl_s_saves_a_snapshot_in_the_current_folder(dashboard, tmp_path, monk
             assert "error: cannot save" in capsys.readouterr().err
     finally:
         os.chmod(tmp_path, 0o700)
+
+
+def test_a_zooms_the_accuracy_panel_to_its_top_band_and_back(dashboard):
+    accuracy = dashboard.axes[0]
+    press(dashboard, "a")
+    assert accuracy.get_ylim() == (0.9, 1.0)
+    press(dashboard, "a")
+    assert accuracy.get_ylim() == (0, 1)
+    press(dashboard, "a")
+    press(dashboard, "h")
+    assert accuracy.get_ylim() == (0, 1), "H: the codelab's view"
+
+
+def test_the_keys_line_names_what_panels_4_and_5_show():
+    renderer = renderers.Renderer()
+    default = Dashboard(renderer.new_figure(), "x", 10)
+    other = Dashboard(renderer.new_figure(), "x", 10, title4="Activations", title5="Logits")
+    assert "8 weights + biases" in default.keys_text.get_text()
+    assert "8 panels 4 + 5" in other.keys_text.get_text()

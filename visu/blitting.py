@@ -9,8 +9,9 @@ copies just those regions to the screen (`canvas.blit`).
 Two additions to the guide's BlitManager:
 - groups: artists are redrawn by group (a panel, the status line), each in a region of the
   figure, and only the regions of the groups that changed are copied to the screen;
-- cached artists: slow ones (a y axis with its tick labels) are drawn once, kept as pixels and
-  pasted back while their key (their limits, say) is unchanged.
+- cached artists: slow ones (a y axis with its tick labels, a legend) are drawn once, kept as
+  pixels and pasted back while their key (their limits, say) is unchanged: a y axis with its
+  panel's background (what comes after it is drawn over it), anything else as its own box.
 
 A canvas that cannot blit (`canvas.supports_blit` is false) gets a plain `draw_idle()`, with
 every artist drawn as usual.
@@ -18,6 +19,7 @@ every artist drawn as usual.
 
 import contextlib
 
+from matplotlib.axis import Axis
 from matplotlib.transforms import Bbox
 
 
@@ -111,7 +113,10 @@ class BlitManager:
                 self.canvas.restore_region(saved[1])
             else:
                 self.figure.draw_artist(artist)
-                box = Bbox.union([artist.axes.bbox, artist.get_tightbbox(renderer)])
+                if isinstance(artist, Axis):
+                    box = Bbox.union([artist.axes.bbox, artist.get_tightbbox(renderer)])
+                else:
+                    box = artist.get_window_extent(renderer)
                 self._pixels[artist] = (key, self.canvas.copy_from_bbox(box.padded(1)))
 
     @contextlib.contextmanager

@@ -32,9 +32,10 @@ PANEL_TITLES = ("Accuracy", "Cross-entropy loss", "Training digits", "Weights", 
 # key -> the panels on show (0-based), in their order on screen
 LAYOUTS = {"1": (0,), "2": (1,), "3": (2,), "4": (3,), "5": (4,), "6": (5,),
            "7": (0, 1), "8": (3, 4), "9": (2, 5), "0": tuple(range(6)), "escape": tuple(range(6))}
-KEYS_HELP = ("keys:  1-6 one panel    7 accuracy + loss    8 weights + biases    "
-             "9 training + test digits    0 or Esc all six    Space pause/resume    "
-             "O box zoom (mouse)    H reset zoom    Ctrl-S save image    Q quit")
+KEYS_HELP = ("keys:   1-6 one panel   7 accuracy + loss   8 {panels_4_5}   9 training + test digits   "
+             "0 or Esc all six   Space pause/resume   A accuracy 90-100%   O box zoom (mouse)   "
+             "H reset zoom   Ctrl-S save image   Q quit")
+TOP_ACCURACY = (0.9, 1.0)  # key A: the accuracy panel's top band, where the rungs differ
 GRID = dict(left=0.045, right=0.99, bottom=0.085, top=0.915, wspace=0.2, hspace=0.34,
             width_ratios=(1, 1, 1.15))
 TRAIN_ROWS, TRAIN_COLUMNS = 10, 10
@@ -102,7 +103,9 @@ class Dashboard:
         self.test_loss_line, = ax_loss.plot([], [], color=self.test_color, lw=2, label="test")
         ax_loss.set(xlim=(0, x_max), ylim=(0, pictures.LOSS_TOP), xlabel="iteration",
                     ylabel="cross-entropy")
-        legends = ax_acc.legend(loc="lower right"), ax_loss.legend(loc="upper right")
+        # opaque: drawn once and kept as pixels, over the curves (see cached below)
+        legends = (ax_acc.legend(loc="lower right", framealpha=1),
+                   ax_loss.legend(loc="upper right", framealpha=1))
 
         # 4 and 5: percentile bands, one polygon per band
         self.bands = {}
@@ -148,7 +151,10 @@ class Dashboard:
             "PAUSED", xy=(0, 0.5), xycoords=self.status_text, xytext=(-16, 0),
             textcoords="offset points", ha="right", va="center", fontsize="x-large",
             fontweight="bold", color=self.test_color, visible=False))
-        fig.text(0.5, 0.008, KEYS_HELP, ha="center", va="bottom", color="0.35")
+        panels_4_5 = ("weights + biases" if self.panel_titles[3:5] == PANEL_TITLES[3:5]
+                      else "panels 4 + 5")
+        self.keys_text = fig.text(0.5, 0.008, KEYS_HELP.format(panels_4_5=panels_4_5),
+                                  ha="center", va="bottom", color="0.35")
 
         # What changes from frame to frame, by group: a renderer that blits redraws just these,
         # over a saved background. The y axes of the panels whose limits follow the data come
@@ -166,6 +172,7 @@ class Dashboard:
         # slow artists, kept as pixels while their key is the same
         self.cached = {ax.yaxis: (lambda ax=ax: (ax.get_ylim(), ax.get_ylabel()))
                        for ax in self.following}
+        self.cached.update({legend: (lambda: None) for legend in legends})
         self._followed = {ax: [(ax.get_xlim(), ax.get_ylim())] for ax in self.following}
         self._home_limits = {ax: (ax.get_xlim(), ax.get_ylim()) for ax in self.axes}
         self.apply_layout(self.layout)
@@ -350,6 +357,15 @@ class Dashboard:
         elif key in rc("keymap.home"):
             self.reset_zoom()
             self.on_layout_change()
+        elif key in ("a", "A"):
+            self.zoom_accuracy()
+            self.on_layout_change()
+
+    def zoom_accuracy(self):
+        """A: the accuracy panel between 0.9 and 1, where 0.98 and 0.99 differ visibly; again:
+        between 0 and 1, the codelab's view."""
+        ax = self.axes[0]
+        ax.set_ylim((0, 1) if ax.get_ylim() == TOP_ACCURACY else TOP_ACCURACY)
 
     # -- pictures of it ----------------------------------------------------------------------------
     @contextlib.contextmanager

@@ -20,6 +20,9 @@ def build_parser(description, iterations):
                         help=f"number of training iterations (default: {iterations}, this rung's)")
     parser.add_argument("--text", action="store_true",
                         help="text-only output, no dashboard window")
+    parser.add_argument("--fast", action="store_true",
+                        help="draw the dashboard within a time budget (~5%% of the time) instead of "
+                             "at every update: the dense rungs train several times faster")
     parser.add_argument("--data-dir", metavar="DIR",
                         help="folder holding the four MNIST .gz files (default: $MNIST_DATA_DIR, "
                              "then data/ beside the scripts; missing files are downloaded)")
@@ -85,6 +88,9 @@ def choose_mode(args):
     """("window" | "notebook" | "text", why text when a window was possible, or None)."""
     if args.text:
         return "text", None
+    if in_spyder():
+        return "spyder", ("Spyder's console cannot replace an image in place: running in text "
+                          "mode; the final dashboard comes at the end")
     if in_notebook():
         return "notebook", None
     problem = display_problem()
@@ -99,6 +105,11 @@ def in_notebook():
     ipython = sys.modules.get("IPython")
     shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
     return getattr(shell, "kernel", None) is not None
+
+
+def in_spyder():
+    """Whether this runs in Spyder's IPython console."""
+    return "spyder_kernels" in sys.modules
 
 
 def display_problem():

@@ -35,8 +35,13 @@ def choose(mode, fast=False, title=""):
         from .window import WindowRenderer
         return WindowRenderer(title, every_update=not fast)
     if mode == "notebook":
+        from . import notebook
+        if notebook.is_widget_backend():
+            return notebook.WidgetRenderer(title, every_update=not fast)
+        return notebook.NotebookRenderer(title, every_update=not fast)
+    if mode == "spyder":
         from .notebook import NotebookRenderer
-        return NotebookRenderer(title, every_update=not fast)
+        return NotebookRenderer(title, live=False)
     if os.environ.get("TFVISU_FORCE_DASHBOARD", "") not in ("", "0"):
         return AggLiveRenderer(title, every_update=not fast)
     return Renderer(title)
@@ -101,6 +106,7 @@ class LiveRenderer(Renderer):
         self._average = 0.03  # running average of the frames' durations, for the budget
         self._next_draw = 0.0
         self._pending = False
+        self.reported = False
 
     def frame(self, force=False):
         self.updates_due += not force
@@ -152,6 +158,23 @@ class LiveRenderer(Renderer):
     def present(self, changed):
         raise NotImplementedError
 
+    def close(self):
+        if not self.reported and os.environ.get("TFVISU_FRAME_REPORT", "") not in ("", "0"):
+            self.print_report()
+        super().close()
+
+    def print_report(self):
+        """One line on stderr: what drawing cost (bench/overhead.py reads it)."""
+        r = self.report()
+        blitter = getattr(self, "blitter", None)
+        full = f" ({blitter.full_draws} full draws)" if blitter is not None else ""
+        self.reported = True
+        print(f"dashboard: {r['frames']} frames{full} in {r['seconds']:.2f}s, median "
+              f"{r['median_ms']:.1f} ms, 95th percentile {r['p95_ms']:.1f} ms, updates drawn "
+              f"{r['updates_drawn']}/{r['updates_due']}"
+              + (f", {r['bytes'] / 1e6:.1f} MB sent" if "bytes" in r else ""),
+              file=sys.stderr, flush=True)
+
     def report(self):
         """The frames drawn: how many, how long, how many of the updates had one."""
         times = sorted(self.frame_times) or [0.0]
@@ -177,10 +200,6 @@ class AggLiveRenderer(LiveRenderer):
         self.blitter.update(changed)
 
     def close(self):
-        if not self.closed:
-            r = self.report()
-            print(f"dashboard: {r['frames']} frames ({self.blitter.full_draws} full draws) in "
-                  f"{r['seconds']:.2f}s, median {r['median_ms']:.1f} ms, 95th percentile "
-                  f"{r['p95_ms']:.1f} ms, updates drawn {r['updates_drawn']}/{r['updates_due']}",
-                  file=sys.stderr, flush=True)
-        super().close()
+        if not self.reported:
+            self.print_report()
+        self.closed = True

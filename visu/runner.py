@@ -151,6 +151,8 @@ class MnistDataVis:
         self.title = title or getattr(args, "script", None) or "mnist"
         self.titles = (title4, title5)
         self.mode = getattr(args, "mode", "text")
+        self.text_lines = self.mode in ("text", "spyder")  # a line per report
+        self.progress_line = self.mode == "notebook"  # one line, rewritten in place
         self.test_accuracies = []
         self.dashboard = None
         self.renderer = None
@@ -240,7 +242,7 @@ class MnistDataVis:
                 "cross-entropy: compute it from the logits with "
                 "tf.nn.softmax_cross_entropy_with_logits, as rung 2.0 does "
                 "(a learning rate that is too high does it too)")
-        if self.mode == "text":
+        if self.text_lines:
             lr = f" (lr: {learning_rate:.6g})" if learning_rate is not None else ""
             print(f"{i}: accuracy: {accuracy:.4f} loss: {loss:.4f}{lr}", flush=True)
         if self.dashboard:
@@ -257,16 +259,21 @@ class MnistDataVis:
         Y, accuracy, loss = (np.asarray(x) for x in self.evaluate(test.images, test.labels)[:3])
         accuracy, loss = float(accuracy), float(loss)
         self.test_accuracies.append(accuracy)
-        if self.mode == "text":
-            elapsed = time.perf_counter() - self.start_time
-            progress = ""
-            if i > 0:
-                remaining = elapsed / i * (self.iterations - i)
-                progress = (f" [{100 * i / self.iterations:.0f}%, {i / elapsed:.0f} it/s, "
-                            f"{duration(elapsed)} elapsed")
-                progress += f", {duration(remaining)} left]" if i < self.iterations else "]"
+        elapsed = time.perf_counter() - self.start_time
+        progress = ""
+        if i > 0:
+            remaining = elapsed / i * (self.iterations - i)
+            progress = (f"{100 * i / self.iterations:.0f}%, {i / elapsed:.0f} it/s, "
+                        f"{duration(elapsed)} elapsed")
+            progress += f", {duration(remaining)} left" if i < self.iterations else ""
+        if self.text_lines:
             print(f"{i}: ********* epoch {self.mnist.train.epoch:.2f} ********* "
-                  f"test accuracy: {accuracy:.4f} test loss: {loss:.4f}{progress}", flush=True)
+                  f"test accuracy: {accuracy:.4f} test loss: {loss:.4f}"
+                  + (f" [{progress}]" if progress else ""), flush=True)
+        if self.progress_line:
+            print(f"\riteration {i:,} of {self.iterations:,}: test accuracy {accuracy:.4f} "
+                  f"(best {self.get_max_test_accuracy():.4f})" + (f" [{progress}]" if progress else "")
+                  + " " * 10, end="", flush=True)
         if self.dashboard:
             self.dashboard.update_test(i, accuracy, loss, test.images, np.argmax(Y, 1),
                                        label_numbers(test.labels))
@@ -335,6 +342,8 @@ class MnistDataVis:
 
     def _print_summary(self):
         elapsed = time.perf_counter() - getattr(self, "start_time", time.perf_counter())
+        if self.progress_line:
+            print()  # below the progress line
         try:
             if self.test_accuracies:
                 print(f"final test accuracy: {self.test_accuracies[-1]:.4f} after {self.i} "

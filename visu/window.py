@@ -10,6 +10,7 @@ to the screen) ends the run the same way: see survive_window_destruction().
 
 import os
 import sys
+import time
 
 import matplotlib
 import matplotlib.style
@@ -25,10 +26,12 @@ IMAGE_DPI = 100  # Ctrl-S: 16x9 inches -> 1600x900 pixels, whatever the window's
 
 class WindowRenderer(LiveRenderer):
     on_display_lost = None  # the runner's: finish the run without the window, then exit
+    _last_events = 0.0
 
     def new_figure(self):
         import matplotlib.pyplot as plt
-        survive_window_destruction(lambda: self.on_display_lost and self.on_display_lost())
+        if matplotlib.get_backend().lower().startswith("tk"):
+            survive_window_destruction(lambda: self.on_display_lost and self.on_display_lost())
         matplotlib.style.use(STYLE_FILE)
         dpi = screen_dpi(matplotlib.rcParams["figure.figsize"], matplotlib.rcParams["figure.dpi"])
         figure = plt.figure(num=self.title, dpi=dpi)
@@ -62,8 +65,11 @@ class WindowRenderer(LiveRenderer):
 
     # -- events ------------------------------------------------------------------------------------
     def handle_events(self):
-        if not self.gone():
+        """Let Tk show the frame and handle the keys: at most every 20 ms (a call costs ~5 ms)."""
+        now = time.perf_counter()
+        if not self.gone() and now - self._last_events >= 0.02:
             self._call(self.canvas.flush_events)
+            self._last_events = time.perf_counter()
 
     def wait_for_events(self, seconds):
         self._call(self.canvas.start_event_loop, seconds)
