@@ -81,6 +81,15 @@ class Renderer:
         """Between two training chunks: events, pause. False once the window is closed."""
         return not self.closed
 
+    def paused(self):
+        return False
+
+    def gone(self):
+        return self.closed
+
+    def wait_for_events(self, seconds):
+        time.sleep(seconds)
+
     def wait_until_closed(self):
         """At the end of a completed run: a window stays until the user closes it."""
 
@@ -136,6 +145,10 @@ class LiveRenderer(Renderer):
     def gone(self):
         """Whether the window was closed."""
         return self.closed
+
+    def paused(self):
+        """Whether Space paused the run (training waits for Space again)."""
+        return self.dashboard.paused
 
     def handle_events(self):
         """Let the window handle what happened (keys, mouse, resizing)."""

@@ -13,6 +13,7 @@ so `Trainer` runs all the steps between two reports inside one `tf.function` (a 
 over a stack of mini-batches) and only then comes back to Python.
 """
 
+import concurrent.futures
 import math
 import sys
 import time
@@ -27,7 +28,6 @@ BATCH_SIZE = 100
 IMAGE_DPI = 100  # --save-image: 16x9 inches -> 1600x900 pixels
 MOVIE_DPI = 80  # movie frames: 1280x720 pixels
 MOVIE_FPS = 10
-RESPONSIVE_SECONDS = 0.1  # with a window, training comes back to its events this often
 
 
 class LossIsNaN(Exception):
@@ -104,12 +104,6 @@ class Trainer:
         self.last_batch = (images[-1], labels[-1])
         self.i += steps
 
-    def steps_within(self, seconds):
-        """How many steps fit in `seconds` (at least 1), once the speed is known."""
-        if not self.seconds_per_step:
-            return 1 if self.i == 0 else 10
-        return max(1, int(seconds / self.seconds_per_step))
-
 
 def update_points(iterations, train_freq, test_freq, more_tests_at_start):
     """The iterations at which to report training and test results: {iteration: (train, test)}."""
@@ -178,6 +172,7 @@ class MnistDataVis:
         self.evaluate, self.mnist = evaluate, mnist
         self.weights, self.biases, self.learning_rate = weights, biases, learning_rate
         self.i = 0
+        self.worker, self.chunk = None, None  # the training thread, and its chunk under way
         with held_signals():
             self._run(training_step, train_data_update_freq, test_data_update_freq,
                       more_tests_at_start)
@@ -209,26 +204,60 @@ class MnistDataVis:
 
     # -- training -------------------------------------------------------------------------------------
     def _train(self, points):
+        """Train from one update point to the next and report there. With a live dashboard,
+        training goes on in a worker thread (TensorFlow computes without Python's lock) while
+        this thread draws the last update's frame and handles the window's events; reports are
+        taken between two chunks, when no training runs, so they see one state of the network."""
         live = self.renderer is not None and self.renderer.live
-        for point, (train_update, test_update) in points.items():
-            while self.trainer.i < point:
-                steps = point - self.trainer.i
-                if live:  # keep the window responsive
-                    steps = min(steps, self.trainer.steps_within(RESPONSIVE_SECONDS))
-                self.trainer.train(steps)
-                self.i = self.trainer.i
-                held_signals.stop_if_asked()
-                if self.renderer is not None and not self.renderer.tick():
-                    raise WindowClosed
-                held_signals.stop_if_asked()
+        if live:
+            self.worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="training")
+        schedule = list(points.items())
+        for k, (point, (train_update, test_update)) in enumerate(schedule):
+            self._train_until(point)
             if train_update:
                 self._train_update(point)
             if test_update:
                 self._test_update(point)
+            if live and k + 1 < len(schedule) and not self.renderer.paused():
+                self._start_training(schedule[k + 1][0])  # meanwhile: the frame, the movie
             if self.renderer is not None:
                 self.renderer.frame()
             if train_update and self.movie is not None:
                 self.movie.grab()
+
+    def _start_training(self, point):
+        """Train up to `point` in the worker thread."""
+        self.chunk = self.worker.submit(self.trainer.train, point - self.trainer.i)
+
+    def _train_until(self, point):
+        """Up to `point`: the worker's chunk, or one trained here. Between chunks, the window's
+        events (and pause); signals and a closed window stop the run."""
+        while True:
+            if self.chunk is None and self.trainer.i < point:
+                if self.worker is None:
+                    self.trainer.train(point - self.trainer.i)
+                else:
+                    self._start_training(point)
+            if self.chunk is not None:
+                while not self.chunk.done() and not self.renderer.gone() and not held_signals.received:
+                    # wakes as soon as the chunk is done; meanwhile, the window's events
+                    concurrent.futures.wait([self.chunk], timeout=0.03)
+                    self.renderer.handle_events()
+                self._wait_for_training()
+            self.i = self.trainer.i
+            held_signals.stop_if_asked()
+            if self.renderer is not None and not self.renderer.tick():  # (waits while paused)
+                raise WindowClosed
+            held_signals.stop_if_asked()
+            if self.trainer.i >= point:
+                return
+
+    def _wait_for_training(self):
+        """The end of the worker's chunk (its exception, if it raised one)."""
+        chunk, self.chunk = self.chunk, None
+        if chunk is not None:
+            chunk.result()
+            self.i = self.trainer.i
 
     def _train_update(self, i):
         images, labels = self.trainer.last_batch
@@ -297,6 +326,10 @@ class MnistDataVis:
         """The one finish of every run. A second Ctrl-C or a SIGTERM meanwhile only gets a line
         saying to wait: the files are being written."""
         held_signals.finishing = True
+        try:
+            self._wait_for_training()  # a chunk under way ends first
+        except Exception:  # noqa: BLE001  (ending anyway; its error would hide the reason)
+            pass
         if not ending.done:
             self.interrupted_at = self.i
             say(f"\nstopped at iteration {self.i} of {self.iterations}: {ending.reason}")
@@ -354,6 +387,8 @@ class MnistDataVis:
 
     def _close(self):
         """Whatever ended the run: no movie writer left running, no temporary file left."""
+        if self.worker is not None:
+            self.worker.shutdown(wait=True)
         if self.movie is not None:
             self.movie.abort()
         if self.renderer is not None:

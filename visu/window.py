@@ -48,8 +48,10 @@ class WindowRenderer(LiveRenderer):
         self.canvas.mpl_connect("key_press_event", self._on_key)
         self.manager.set_window_title(self.title)
         self._call(self.manager.show)
-        self._call(self.canvas.draw)  # the empty dashboard, before training starts
+        # the empty dashboard, before training starts: drawn by Tk once the window has its size
         self.handle_events()
+        if self.blitter.full_draws == 0:
+            self._call(self.canvas.draw)
 
     # -- frames ------------------------------------------------------------------------------------
     def present(self, changed):
