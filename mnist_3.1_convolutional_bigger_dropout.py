@@ -11,7 +11,7 @@ import mnistdata
 
 # --- the data ---
 # mnist.train: 60,000 images and their labels, mnist.test: 10,000 (downloaded if not found)
-mnist = mnistdata.read_data_sets(args.data_dir, one_hot=True, reshape=False)
+mnist = mnistdata.read_data_sets(args.data_dir, args.dataset, one_hot=True, reshape=False)
 
 # --- the network ---
 # neural network with 5 layers: 3 convolutional, 1 fully connected of ReLUs with dropout, 10 softmax

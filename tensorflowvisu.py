@@ -55,9 +55,10 @@ def parse_args(description=None, argv=None, iterations=None):
     args.script = os.path.basename(sys.argv[0]) or "mnist"
     startup.report_user_errors(mnistdata.MnistDataError)
     startup.catch_termination()
-    print(f"{args.script}: {args.iterations:,} iterations on MNIST from "
-          f"{mnistdata.resolve_data_dir(args.data_dir)}, seed {args.seed}; loading TensorFlow",
-          flush=True)
+    dataset = mnistdata.DATASETS[args.dataset].name
+    print(f"{args.script}: {args.iterations:,} iterations on {dataset} from "
+          f"{mnistdata.resolve_data_dir(args.data_dir, args.dataset)}, seed {args.seed}; "
+          "loading TensorFlow", flush=True)
     # Ctrl-C or SIGTERM meanwhile: acted on once TensorFlow is loaded (raised inside its import,
     # they can be swallowed), as "stopped before training started"
     with startup.held_signals():

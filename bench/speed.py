@@ -46,7 +46,7 @@ def ours(rung):
     """A function training the rung's own model for n iterations, as the runner does in text
     mode (through its Trainer); it returns (wall, CPU) seconds."""
     from visu import ladder
-    from visu.runner import Trainer
+    from visu.training import Trainer
     g = ladder.load(rung)
     mnist = g["mnist"]
     trainer = Trainer(g["training_step"], mnist.train)

@@ -395,3 +395,16 @@ def test_the_keys_line_names_what_panels_4_and_5_show():
     other = Dashboard(renderer.new_figure(), "x", 10, title4="Activations", title5="Logits")
     assert "8 weights + biases" in default.keys_text.get_text()
     assert "8 panels 4 + 5" in other.keys_text.get_text()
+
+
+def test_other_data_sets_get_their_word_and_class_names():
+    renderer = renderers.Renderer()
+    classes = ["T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker",
+               "Bag", "Ankle boot"]
+    board = Dashboard(renderer.new_figure(), "x", 10, noun="images", classes=classes)
+    assert [ax.get_title() for ax in board.axes][2::3] == ["Training images", "Test images"]
+    legend = board.axes[2].get_xlabel().splitlines()
+    assert legend[1:] == ["0 T-shirt/top   1 Trouser   2 Pullover   3 Dress   4 Coat",
+                          "5 Sandal   6 Shirt   7 Sneaker   8 Bag   9 Ankle boot"]
+    assert "10,000 images" in board.test_accuracy_line.get_label()
+    assert "1,000 test images" in board.axes[5].get_xlabel()

@@ -59,7 +59,7 @@ def example_ids(images):
 def no_download(monkeypatch):
     """Simulate no network: every download fails."""
 
-    def fail(fname, data_dir):
+    def fail(fname, data_dir, known=None):
         raise OSError("no network")
 
     monkeypatch.setattr(mnistdata, "download", fail)
@@ -99,9 +99,10 @@ def test_reshape_and_dense_labels(tmp_path):
 
 def test_data_dir_precedence(tmp_path, monkeypatch, no_download):
     arg, env, default = (make_mnist(tmp_path / name, n_train=n) for name, n in [("arg", 11), ("env", 12), ("default", 13)])
-    monkeypatch.setattr(mnistdata, "DEFAULT_DATA_DIR", default)
+    monkeypatch.setattr(mnistdata.DATASETS["mnist"], "folder", default)
     monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
-    assert mnistdata.read_data_sets().train.num_examples == 13
+    message = load_error(None)  # the download folder: made-up files there are no MNIST
+    assert default in message and "delete it" in message
     monkeypatch.setenv("MNIST_DATA_DIR", env)
     assert mnistdata.read_data_sets().train.num_examples == 12
     assert mnistdata.read_data_sets(arg).train.num_examples == 11
@@ -178,7 +179,7 @@ def test_missing_files_are_downloaded(tmp_path, monkeypatch):
     data_dir = str(tmp_path / "new" / "data")
     fetched = []
 
-    def fake_download(fname, d):
+    def fake_download(fname, d, known=None):
         fetched.append(fname)
         shutil.copy(os.path.join(source, fname), os.path.join(d, fname))
 
@@ -202,8 +203,9 @@ def test_download_through_keras_get_file(tmp_path, monkeypatch):
     """The real download(): file:// mirrors, md5 checked, first mirror failing, nothing left behind."""
     source = make_mnist(tmp_path / "mirror")
     gz_md5 = {f: hashlib.md5(open(os.path.join(source, f), "rb").read()).hexdigest() for f in mnistdata.FILES}
-    monkeypatch.setattr(mnistdata, "GZ_MD5", gz_md5)
-    monkeypatch.setattr(mnistdata, "MIRRORS", [(tmp_path / "down").as_uri() + "/", (tmp_path / "mirror").as_uri() + "/"])
+    monkeypatch.setattr(mnistdata.DATASETS["mnist"], "gz_md5", gz_md5)
+    monkeypatch.setattr(mnistdata.DATASETS["mnist"], "mirrors",
+                        [(tmp_path / "down").as_uri() + "/", (tmp_path / "mirror").as_uri() + "/"])
     data_dir = str(tmp_path / "data")
     assert mnistdata.read_data_sets(data_dir).train.num_examples == N_TRAIN
     assert sorted(os.listdir(data_dir)) == sorted(mnistdata.FILES)
@@ -220,7 +222,7 @@ def test_download_through_keras_get_file(tmp_path, monkeypatch):
 
 
 def corrupt_case(tmp_path, fname, raw=None, gz_bytes=None):
-    data_dir = make_mnist(tmp_path)
+    data_dir = make_mnist(tmp_path)  # a folder the user gives: its structure is still checked
     path = os.path.join(data_dir, fname)
     if gz_bytes is not None:
         with open(path, "wb") as f:
@@ -282,10 +284,27 @@ def test_image_label_count_mismatch(tmp_path):
     assert os.path.join(data_dir, mnistdata.TEST_LABELS) in message and "delete" in message
 
 
-def test_hash_checked_only_at_real_size(tmp_path):
-    """A file whose header claims the real MNIST count must match the real sha256."""
-    raw = idx_labels(np.zeros(10000, dtype=np.uint8))
-    assert "sha256" in corrupt_case(tmp_path, mnistdata.TEST_LABELS, raw)
+def test_the_download_folder_holds_only_official_files(tmp_path, monkeypatch):
+    """There a file that is not MNIST's is a damaged download: delete it, it comes again."""
+    monkeypatch.setattr(mnistdata.DATASETS["mnist"], "folder", make_mnist(tmp_path))
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    message = load_error(None)
+    assert "MNIST's sha256" in message and "delete it so it is downloaded again" in message
+
+
+def test_deleting_is_advised_only_where_a_download_could_replace(tmp_path, monkeypatch):
+    data_dir = make_mnist(tmp_path)
+    write_gz(os.path.join(data_dir, mnistdata.TEST_LABELS), b"not an IDX file")
+    monkeypatch.setattr(mnistdata.os, "access", lambda path, mode: False)  # a read-only folder
+    message = load_error(data_dir)
+    assert "delete" not in message and "replace it with a good copy (read-only folder)" in message
+
+
+def test_files_of_no_known_set_are_used_with_a_line_saying_so(tmp_path, capsys):
+    mnist = mnistdata.read_data_sets(make_mnist(tmp_path))
+    assert mnist.train.num_examples == N_TRAIN and not mnist.official
+    err = capsys.readouterr().err
+    assert err.strip() == f"the files in {tmp_path} are not the official MNIST files: used as they are"
 
 
 # --- real MNIST ---------------------------------------------------------------
@@ -312,8 +331,9 @@ def test_real_mnist(real_mnist):
 
 
 @needs_real
-def test_real_mnist_altered_label_fails_hash(tmp_path):
-    """Flip one real label (still in range 0-9): only the sha256 check can catch it."""
+def test_real_mnist_altered_label_is_caught(tmp_path, monkeypatch, capsys):
+    """Flip one real label (still in range 0-9): only the checksums can tell. In the download
+    folder, it is a damaged file; in a folder of the user's, the files are no longer MNIST's."""
     for f in mnistdata.FILES:
         os.symlink(os.path.join(os.path.abspath(REAL_DIR), f), tmp_path / f)
     path = tmp_path / mnistdata.TRAIN_LABELS
@@ -321,5 +341,45 @@ def test_real_mnist_altered_label_fails_hash(tmp_path):
     raw[8] = (raw[8] + 1) % 10
     path.unlink()
     write_gz(path, bytes(raw))
-    message = load_error(str(tmp_path))
+    assert not mnistdata.read_data_sets(str(tmp_path)).official
+    assert "not the official MNIST files" in capsys.readouterr().err
+    monkeypatch.setattr(mnistdata.DATASETS["mnist"], "folder", str(tmp_path))
+    monkeypatch.delenv("MNIST_DATA_DIR", raising=False)
+    message = load_error(None)
     assert str(path) in message and "sha256" in message and "delete" in message
+
+
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist
+needs_fashion = pytest.mark.skipif(not os.path.isdir(FASHION_DIR),
+                                   reason="Fashion-MNIST not installed: apt-get install dataset-fashion-mnist")
+
+
+@needs_fashion
+def test_fashion_mnist_is_recognised_by_its_files(capsys):
+    fashion = mnistdata.read_data_sets(FASHION_DIR, "fashion")
+    assert (fashion.name, fashion.noun, fashion.official) == ("Fashion-MNIST", "images", True)
+    assert fashion.classes[0] == "T-shirt/top" and fashion.classes[9] == "Ankle boot"
+    assert fashion.train.labels.sum(0).tolist() == [6000] * 10
+    assert capsys.readouterr().err == ""
+    as_mnist = mnistdata.read_data_sets(FASHION_DIR)  # --dataset left at mnist: the files decide
+    assert as_mnist.name == "Fashion-MNIST"
+    assert capsys.readouterr().err.strip() == (f"{FASHION_DIR} holds Fashion-MNIST, not MNIST: "
+                                               "training on Fashion-MNIST (--dataset fashion)")
+
+
+def test_fashion_mnist_downloads_from_its_own_mirrors_into_its_own_folder(tmp_path, monkeypatch):
+    source = make_mnist(tmp_path / "mirror")
+    fashion = mnistdata.DATASETS["fashion"]
+    gz_md5 = {f: hashlib.md5(open(os.path.join(source, f), "rb").read()).hexdigest() for f in mnistdata.FILES}
+    monkeypatch.setattr(fashion, "gz_md5", gz_md5)
+    monkeypatch.setattr(fashion, "mirrors", [(tmp_path / "mirror").as_uri() + "/"])
+    monkeypatch.setenv("FASHION_MNIST_DATA_DIR", str(tmp_path / "fashion"))
+    assert mnistdata.resolve_data_dir(None, "fashion") == str(tmp_path / "fashion")
+    mnist = mnistdata.read_data_sets(dataset="fashion")
+    assert mnist.train.num_examples == N_TRAIN
+    assert sorted(os.listdir(tmp_path / "fashion")) == sorted(mnistdata.FILES)
+
+
+def test_an_unknown_data_set_is_a_one_line_error():
+    with pytest.raises(MnistDataError, match="unknown data set 'emnist': choose one of mnist, fashion"):
+        mnistdata.read_data_sets(dataset="emnist")

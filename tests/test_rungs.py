@@ -302,3 +302,18 @@ def test_sigterm_while_starting_is_one_line():
         process.kill()
     assert process.returncode == 143
     assert err.strip() == "stopped before training started (SIGTERM)"
+
+
+# --- other data sets --------------------------------------------------------------------------------
+FASHION_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist (CI installs it)
+
+
+@pytest.mark.skipif(not os.path.isdir(FASHION_DIR), reason="apt-get install dataset-fashion-mnist")
+def test_rung_1_0_trains_on_fashion_mnist():
+    result = run_rung("mnist_1.0_softmax.py", "--text", "--iterations", "600", "--dataset",
+                      "fashion", env={"FASHION_MNIST_DATA_DIR": FASHION_DIR})
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(f"mnist_1.0_softmax.py: 600 iterations on Fashion-MNIST from "
+                                    f"{FASHION_DIR}")
+    assert float(MAX_LINE.match(last_line(result.stdout)).group(1)) >= 0.75  # 0.8146 seen
+    assert result.stderr == ""

@@ -3,7 +3,8 @@ tensorflowvisu.py):
 
 - startup: TensorFlow's CPU options, its quiet import, seeds, signals, one-line errors;
 - flags: the command line, checked before TensorFlow loads; window, notebook or text;
-- runner: training on the schedule, text output, the one finish of every run;
+- runner: the run: its schedule, text output, the one finish of every run;
+- training: many training steps per Python call (Trainer);
 - dashboard: the six panels, their layouts, keys and zooms (no TensorFlow, no window);
 - pictures: numpy only: digit grids, colours, percentile bands, axis limits;
 - blitting: redrawing only what changed;

@@ -54,12 +54,16 @@ class Dashboard:
     """The panels on `figure`, for a run of `iterations` iterations of the script `title`.
     title4, title5: what panels 4 and 5 show ("Weights" and "Biases" unless the rung says)."""
 
-    def __init__(self, figure, title, iterations, title4="Weights", title5="Biases"):
+    def __init__(self, figure, title, iterations, title4="Weights", title5="Biases", noun="digits",
+                 classes=None):
         self.fig = figure
         self.canvas = figure.canvas
         self.title = title
         self.iterations = iterations
-        self.panel_titles = (*PANEL_TITLES[:3], title4, title5, PANEL_TITLES[5])
+        self.noun = noun  # what the images are: "digits", "images"
+        self.classes = classes if classes is not None else [str(d) for d in range(10)]
+        self.panel_titles = (PANEL_TITLES[0], PANEL_TITLES[1], f"Training {noun}", title4,
+                             title5, f"Test {noun}")
         self.paused = False
         self.ending = None  # "done" or "stopped", once the run ended
         self.layout = "0"
@@ -96,7 +100,7 @@ class Dashboard:
         self.train_accuracy_line, = ax_acc.plot([], [], color=self.train_color, lw=1,
                                                 label="training (current batch of 100)")
         self.test_accuracy_line, = ax_acc.plot([], [], color=self.test_color, lw=2,
-                                               label="test (10,000 digits)")
+                                               label=f"test (10,000 {self.noun})")
         ax_acc.set(xlim=(0, x_max), ylim=(0, 1), xlabel="iteration",
                    ylabel="accuracy (1 = 100% correct)")
         self.train_loss_line, = ax_loss.plot([], [], color=self.train_color, lw=1, label="training")
@@ -126,9 +130,12 @@ class Dashboard:
         self.test_image = ax_test.imshow(pictures.blank_grid(TEST_ROWS, TEST_COLUMNS),
                                          extent=(0, TEST_COLUMNS * 28, TEST_ROWS * 28, 0))
         counts = []
-        for ax, text in ((ax_train, "errors on red: correct label on the left, computed one on "
-                                    "the right"),
-                         (ax_test, f"{TEST_ROWS * TEST_COLUMNS:,} test digits, errors first, on red")):
+        explained = "errors on red: correct label on the left, computed one on the right"
+        if self.classes != [str(d) for d in range(10)]:  # the labels' names, under the errors
+            names = [f"{k} {name}" for k, name in enumerate(self.classes)]
+            explained += "\n" + "\n".join("   ".join(names[k:k + 5]) for k in (0, 5))
+        for ax, text in ((ax_train, explained),
+                         (ax_test, f"{TEST_ROWS * TEST_COLUMNS:,} test {self.noun}, errors first, on red")):
             ax.grid(False)
             ax.set_xticks([])
             ax.set_xlabel(text)
@@ -294,7 +301,7 @@ class Dashboard:
             images, predictions, labels = self._batch
             self.train_image.set_data(pictures.digit_grid(
                 images, predictions, labels, TRAIN_ROWS, TRAIN_COLUMNS, self._ink,
-                glyphs=label_glyphs(), gutter=GUTTER))
+                glyphs=pictures.label_glyphs(LABEL_WIDTH), gutter=GUTTER))
             self.train_count.set_text(pictures.errors_text(predictions, labels))
             changed.add("train digits")
         if "status" in pending:
@@ -384,28 +391,3 @@ class Dashboard:
         finally:
             if resized:
                 self.fig.set_size_inches(size, forward=False)
-
-
-_GLYPHS = None
-
-
-def label_glyphs():
-    """The digits 0-9 as ink [10, 28, LABEL_WIDTH] uint8, rendered once with matplotlib's own
-    font: stamping them into the numpy image is much cheaper than 200 text artists a frame."""
-    global _GLYPHS
-    if _GLYPHS is None:
-        from matplotlib.backends.backend_agg import FigureCanvasAgg
-        from matplotlib.figure import Figure
-        scale = 4  # rendered 4x larger, then averaged down: smooth edges
-        width, height = 10 * LABEL_WIDTH * scale, 28 * scale
-        fig = Figure(figsize=(width / 100, height / 100), dpi=100, facecolor="white")
-        canvas = FigureCanvasAgg(fig)
-        for d in range(10):
-            fig.text((d + 0.5) / 10, 0.5, str(d), ha="center", va="center_baseline",
-                     color="black", fontsize=28 * scale * 72 / 100 * 0.5, fontweight="bold",
-                     family="DejaVu Sans")
-        canvas.draw()
-        ink = 255 - np.asarray(canvas.buffer_rgba())[:, :, 0].astype(np.float64)
-        ink = ink.reshape(28, scale, 10 * LABEL_WIDTH, scale).mean(axis=(1, 3))
-        _GLYPHS = np.stack(np.split(np.round(ink).astype(np.uint8), 10, axis=1))
-    return _GLYPHS

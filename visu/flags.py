@@ -23,9 +23,13 @@ def build_parser(description, iterations):
     parser.add_argument("--fast", action="store_true",
                         help="draw the dashboard within a time budget (~5%% of the time) instead of "
                              "at every update: the dense rungs train several times faster")
+    parser.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist",
+                        help="the data set: MNIST's handwritten digits (the default) or "
+                             "Fashion-MNIST's clothes, harder, the same size")
     parser.add_argument("--data-dir", metavar="DIR",
-                        help="folder holding the four MNIST .gz files (default: $MNIST_DATA_DIR, "
-                             "then data/ beside the scripts; missing files are downloaded)")
+                        help="folder holding the four .gz IDX files (default: $MNIST_DATA_DIR or "
+                             "$FASHION_MNIST_DATA_DIR, then data/ or data/fashion/ beside the "
+                             "scripts; missing files are downloaded)")
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="random seed for the initial weights, the batch order and dropout "
                              "(default: 0)")

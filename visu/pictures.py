@@ -164,3 +164,30 @@ def loss_limits(train_losses, test_losses, current):
     if high <= current[1] < 3 * high:
         return current
     return 0, nice_limits(0, high, room=0.3)[1]
+
+
+# --- label glyphs ----------------------------------------------------------------------------
+_GLYPHS = None
+
+
+def label_glyphs(width):
+    """The digits 0-9 as ink [10, 28, width] uint8, rendered once with matplotlib's own font (the
+    only use of matplotlib here): stamping them into the numpy image is much cheaper than 200
+    text artists a frame."""
+    global _GLYPHS
+    if _GLYPHS is None or _GLYPHS.shape[2] != width:
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
+        from matplotlib.figure import Figure
+        scale = 4  # rendered 4x larger, then averaged down: smooth edges
+        pixels_wide, pixels_high = 10 * width * scale, DIGIT * scale
+        fig = Figure(figsize=(pixels_wide / 100, pixels_high / 100), dpi=100, facecolor="white")
+        canvas = FigureCanvasAgg(fig)
+        for d in range(10):
+            fig.text((d + 0.5) / 10, 0.5, str(d), ha="center", va="center_baseline",
+                     color="black", fontsize=DIGIT * scale * 72 / 100 * 0.5, fontweight="bold",
+                     family="DejaVu Sans")
+        canvas.draw()
+        ink = 255 - np.asarray(canvas.buffer_rgba())[:, :, 0].astype(np.float64)
+        ink = ink.reshape(DIGIT, scale, 10 * width, scale).mean(axis=(1, 3))
+        _GLYPHS = np.stack(np.split(np.round(ink).astype(np.uint8), 10, axis=1))
+    return _GLYPHS
