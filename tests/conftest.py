@@ -17,7 +17,7 @@ sys.path.insert(0, ROOT)
 from visu.ladder import RUNGS  # noqa: E402
 
 MAX_LINE = re.compile(r"^max test accuracy: (0\.\d{4}|1\.0000)$")
-MNIST_DIR = os.environ.get("MNIST_DATA_DIR") or os.path.join(ROOT, "data")
+MNIST_DIR = os.path.abspath(os.environ.get("MNIST_DATA_DIR") or os.path.join(ROOT, "data"))
 HAVE_MNIST = os.path.isfile(os.path.join(MNIST_DIR, "t10k-labels-idx1-ubyte.gz"))
 
 real_data = pytest.mark.skipif(not HAVE_MNIST, reason="MNIST not found: set MNIST_DATA_DIR to the "
@@ -41,9 +41,9 @@ def rung_env(**extra):
     return env
 
 
-def run_rung(script, *flags, env=None, timeout=300):
+def run_rung(script, *flags, env=None, timeout=300, cwd=ROOT):
     """Run a rung script to its end; returns the CompletedProcess."""
-    return subprocess.run([sys.executable, os.path.join(ROOT, script), *flags], cwd=ROOT,
+    return subprocess.run([sys.executable, os.path.join(ROOT, script), *flags], cwd=cwd,
                           env=rung_env(**(env or {})), capture_output=True, text=True,
                           timeout=timeout)
 

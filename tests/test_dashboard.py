@@ -393,8 +393,8 @@ def test_the_keys_line_names_what_panels_4_and_5_show():
     renderer = renderers.Renderer()
     default = Dashboard(renderer.new_figure(), "x", 10)
     other = Dashboard(renderer.new_figure(), "x", 10, title4="Activations", title5="Logits")
-    assert "8 weights + biases" in default.keys_text.get_text()
-    assert "8 panels 4 + 5" in other.keys_text.get_text()
+    assert "8 weights+biases" in default.keys_text.get_text()
+    assert "8 panels 4+5" in other.keys_text.get_text()
 
 
 def test_other_data_sets_get_their_word_and_class_names():

@@ -23,6 +23,7 @@ from matplotlib.text import Annotation
 from matplotlib.transforms import Bbox
 
 from . import pictures
+from .drawpad import DrawPad
 
 # --- settings (the look is in tensorflowvisu.mplstyle) -----------------------------------------
 STYLE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -32,9 +33,9 @@ PANEL_TITLES = ("Accuracy", "Cross-entropy loss", "Training digits", "Weights", 
 # key -> the panels on show (0-based), in their order on screen
 LAYOUTS = {"1": (0,), "2": (1,), "3": (2,), "4": (3,), "5": (4,), "6": (5,),
            "7": (0, 1), "8": (3, 4), "9": (2, 5), "0": tuple(range(6)), "escape": tuple(range(6))}
-KEYS_HELP = ("keys:   1-6 one panel   7 accuracy + loss   8 {panels_4_5}   9 training + test digits   "
-             "0 or Esc all six   Space pause/resume   A accuracy 90-100%   O box zoom (mouse)   "
-             "H reset zoom   Ctrl-S save image   Q quit")
+KEYS_HELP = ("keys:  1-6 one panel   7 accuracy+loss   8 {panels_4_5}   9 training+test {noun}   "
+             "0/Esc all six   Space pause   A accuracy 90-100%   O zoom (mouse)   H reset zoom   "
+             "D draw (paused, done)   Ctrl-S save image   Q quit")
 TOP_ACCURACY = (0.9, 1.0)  # key A: the accuracy panel's top band, where the rungs differ
 GRID = dict(left=0.045, right=0.99, bottom=0.085, top=0.915, wspace=0.2, hspace=0.34,
             width_ratios=(1, 1, 1.15))
@@ -71,6 +72,7 @@ class Dashboard:
         self.epoch = 0.0
         self.learning_rate = None
         self.on_layout_change = lambda: self.canvas.draw_idle()  # a renderer may do better
+        self.request_frame = lambda groups: None  # a live renderer's: show these groups now
         self.drawing_context = contextlib.nullcontext  # the renderer's: everything drawn for savefig
         self._train_x, self._train_accuracy, self._train_loss = [], [], []
         self._test_x, self._test_accuracy, self._test_loss = [], [], []
@@ -143,6 +145,10 @@ class Dashboard:
             counts.append(ax.text(1, 1.01, "", transform=ax.transAxes, ha="right", va="bottom",
                                   color=self.test_color, fontweight="bold"))
         self.train_count, self.test_count = counts
+        # D: the drawing pad, on the training images' panel (square, as high as the panel)
+        self.pad = DrawPad(ax_train, size=self.train_image.get_array().shape[0],
+                           classes=self.classes, color=self.train_color)
+        self.pad.changed = lambda: self.request_frame({"train digits"})
         ax_train.set_yticks([])
         # the percentage scale: one line of 40 digits is 4% of the 1,000
         lines = [0, 2, 5, 10, 15, 20, 25]
@@ -158,9 +164,9 @@ class Dashboard:
             "PAUSED", xy=(0, 0.5), xycoords=self.status_text, xytext=(-16, 0),
             textcoords="offset points", ha="right", va="center", fontsize="x-large",
             fontweight="bold", color=self.test_color, visible=False))
-        panels_4_5 = ("weights + biases" if self.panel_titles[3:5] == PANEL_TITLES[3:5]
-                      else "panels 4 + 5")
-        self.keys_text = fig.text(0.5, 0.008, KEYS_HELP.format(panels_4_5=panels_4_5),
+        panels_4_5 = ("weights+biases" if self.panel_titles[3:5] == PANEL_TITLES[3:5]
+                      else "panels 4+5")
+        self.keys_text = fig.text(0.5, 0.008, KEYS_HELP.format(panels_4_5=panels_4_5, noun=self.noun),
                                   ha="center", va="bottom", color="0.35")
 
         # What changes from frame to frame, by group: a renderer that blits redraws just these,
@@ -171,7 +177,7 @@ class Dashboard:
         self.groups = dict(zip(GROUPS, (
             [self.train_accuracy_line, self.test_accuracy_line, legends[0]],
             [ax_loss.yaxis, self.train_loss_line, self.test_loss_line, legends[1]],
-            [self.train_image, self.train_count],
+            [self.train_image, self.train_count, *self.pad.artists],
             [ax_4.yaxis, self.bands[3]],
             [ax_5.yaxis, self.bands[4]],
             [self.test_image, self.test_count],
@@ -367,6 +373,29 @@ class Dashboard:
         elif key in ("a", "A"):
             self.zoom_accuracy()
             self.on_layout_change()
+        elif key in ("d", "D"):
+            self.toggle_pad()
+        elif key in ("c", "C") and self.pad.active:
+            self.pad.clear()
+
+    def toggle_pad(self):
+        """D: the drawing pad instead of the training images, once the run is paused or done."""
+        if not (self.paused or self.ending or self.pad.active):
+            print("D, the drawing pad: pause first (Space), or wait for the end of the run",
+                  flush=True)
+            return
+        self.pad.toggle()
+        self.train_image.set_visible(not self.pad.active)
+        self.train_count.set_visible(not self.pad.active)
+        ax = self.axes[2]
+        if self.pad.active:
+            self._pad_saved = ax.get_title(), ax.get_xlabel()
+            thing = "digit" if self.noun == "digits" else "picture"
+            ax.set(title=f"Draw a {thing} with the mouse", xlabel="C clears the pad, D gives the "
+                   f"training {self.noun} back")
+        else:
+            ax.set(title=self._pad_saved[0], xlabel=self._pad_saved[1])
+        self.on_layout_change()  # a new title and caption: a full drawing
 
     def zoom_accuracy(self):
         """A: the accuracy panel between 0.9 and 1, where 0.98 and 0.99 differ visibly; again:

@@ -38,12 +38,28 @@ def build_parser(description, iterations):
     parser.add_argument("--save-movie", type=movie_file, metavar="FILE",
                         help="record the dashboard, one frame per training update: FILE.gif "
                              "or FILE.mp4 (needs ffmpeg)")
+    parser.add_argument("--logdir", type=log_folder, metavar="DIR",
+                        help="write TensorBoard logs (curves and histograms) into DIR/<script>-"
+                             "<time>, to compare runs: tensorboard --logdir DIR")
+    parser.add_argument("--save-weights", type=weights_file, metavar="FILE.npz",
+                        help="save the trained network at the end of the run")
+    parser.add_argument("--load-weights", type=readable_file, metavar="FILE.npz",
+                        help="start from a network saved with --save-weights")
+    parser.add_argument("--evaluate", action="store_true",
+                        help="no training: test the network given with --load-weights")
+    parser.add_argument("--predict", type=readable_file, nargs="+", metavar="IMAGE",
+                        help="at the end, classify these images (PNG, JPEG: a digit drawn dark on "
+                             "light or light on dark, any size) and print the probabilities")
     return parser
 
 
 def parse(description=None, argv=None, iterations=None):
     """The flags, parsed and checked (argparse answers --help and bad flags, exit status 2)."""
-    return build_parser(description, iterations).parse_args(argv)
+    parser = build_parser(description, iterations)
+    args = parser.parse_args(argv)
+    if args.evaluate and not args.load_weights:
+        parser.error("--evaluate needs --load-weights FILE.npz: the network to test")
+    return args
 
 
 # --- checks of single flags (argparse turns ArgumentTypeError into a usage error) ---------------
@@ -68,6 +84,46 @@ def writable_output(text):
     if os.path.isdir(text):
         raise argparse.ArgumentTypeError(f"{text} is a folder: give a file name")
     return text
+
+
+def readable_file(text):
+    """A file that exists and can be read."""
+    if not os.path.isfile(text):
+        raise argparse.ArgumentTypeError(f"{text} does not exist")
+    if not os.access(text, os.R_OK):
+        raise argparse.ArgumentTypeError(f"{text} cannot be read")
+    return text
+
+
+def log_folder(text):
+    """--logdir: a folder we can write, and TensorBoard installed (TensorFlow writes its
+    summaries with TensorBoard's code)."""
+    import importlib.util
+    if importlib.util.find_spec("tensorboard") is None:
+        raise argparse.ArgumentTypeError("writing TensorBoard logs needs TensorBoard: "
+                                         "pip install -r requirements-tensorboard.txt")
+    return writable_folder(text)
+
+
+def writable_folder(text):
+    """A folder that exists and is writable, or that can be made in one that is."""
+    folder = os.path.abspath(text)
+    existing = folder if os.path.isdir(folder) else os.path.dirname(folder)
+    if os.path.exists(folder) and not os.path.isdir(folder):
+        raise argparse.ArgumentTypeError(f"{text} is a file, not a folder")
+    if not os.path.isdir(existing):
+        raise argparse.ArgumentTypeError(f"folder {existing} does not exist: create it or pick "
+                                         "another path")
+    if not os.access(existing, os.W_OK):
+        raise argparse.ArgumentTypeError(f"folder {existing} is not writable: pick another path")
+    return text
+
+
+def weights_file(text):
+    path = writable_output(text)
+    if not path.lower().endswith(".npz"):
+        raise argparse.ArgumentTypeError(f"{text}: a weights file must end in .npz")
+    return path
 
 
 def movie_file(text):

@@ -207,6 +207,7 @@ class AggLiveRenderer(LiveRenderer):
         self.blitter = BlitManager(dashboard.canvas, dashboard.groups, dashboard.regions,
                                    dashboard.cached, dashboard.background_key)
         dashboard.drawing_context = self.blitter.everything_drawn
+        dashboard.request_frame = self.present
         dashboard.canvas.draw()
 
     def present(self, changed):

@@ -12,13 +12,15 @@ The training itself, many steps per Python call, is training.py's `Trainer`.
 """
 
 import concurrent.futures
+import inspect
 import math
 import sys
 import time
 
 import numpy as np
 
-from . import files, flags, renderers
+from . import files, flags, predict, renderers
+from . import weights as weightfile
 from .dashboard import Dashboard
 from .startup import Terminated, held_signals
 from .training import Trainer, update_points
@@ -84,6 +86,7 @@ class MnistDataVis:
         self.movie = None
         self.interrupted_at = None
         self.ending = None
+        self.log = None  # --logdir
 
     def get_max_test_accuracy(self):
         """The best test accuracy seen during training (0 if no test was run)."""
@@ -99,8 +102,11 @@ class MnistDataVis:
         4 and 5 show values4 and values5 (lists of tensors) on the training batch, else the
         weights and the biases (lists of variables). learning_rate: a variable, or None.
         """
-        self.iterations = self.args.iterations
+        self.iterations = 0 if getattr(self.args, "evaluate", False) else self.args.iterations
         self.evaluate, self.mnist = evaluate, mnist
+        # the rung's variables (W1, B1...), by name, for --save-weights and --load-weights
+        self.variables = weightfile.variables_of(inspect.currentframe().f_back.f_globals)
+        self.log = None  # --logdir
         self.weights, self.biases, self.learning_rate = weights, biases, learning_rate
         self.i = 0
         self.worker, self.chunk = None, None  # the training thread, and its chunk under way
@@ -114,6 +120,7 @@ class MnistDataVis:
     def _run(self, training_step, train_freq, test_freq, more_tests_at_start):
         try:
             try:
+                self._start_files()
                 self._open_dashboard()
                 self.trainer = Trainer(training_step, self.mnist.train)
                 self.start_time = time.perf_counter()
@@ -205,14 +212,19 @@ class MnistDataVis:
         if self.text_lines:
             lr = f" (lr: {learning_rate:.6g})" if learning_rate is not None else ""
             print(f"{i}: accuracy: {accuracy:.4f} loss: {loss:.4f}{lr}", flush=True)
+        if self.dashboard or self.log:
+            all_weights, all_biases = flat(self.weights), flat(self.biases)
+            values4, values5 = ((flat(outputs[3]), flat(outputs[4])) if len(outputs) == 5
+                                else (all_weights, all_biases))
         if self.dashboard:
-            if len(outputs) == 5:
-                values4, values5 = flat(outputs[3]), flat(outputs[4])
-            else:
-                values4, values5 = flat(self.weights), flat(self.biases)
             self.dashboard.update_train(i, accuracy, loss, images, np.argmax(Y, 1),
                                         label_numbers(labels), values4, values5,
                                         epoch=self.mnist.train.epoch, learning_rate=learning_rate)
+        if self.log:
+            histograms = {"weights": all_weights, "biases": all_biases}
+            if len(outputs) == 5:
+                histograms.update(zip(self.titles, (values4, values5)))
+            self.log.train(i, accuracy, loss, learning_rate, histograms)
 
     def _test_update(self, i):
         test = self.mnist.test
@@ -237,6 +249,8 @@ class MnistDataVis:
         if self.dashboard:
             self.dashboard.update_test(i, accuracy, loss, test.images, np.argmax(Y, 1),
                                        label_numbers(test.labels))
+        if self.log:
+            self.log.test(i, accuracy, loss)
 
     # -- the dashboard and its files ---------------------------------------------------------------
     def _open_dashboard(self):
@@ -251,6 +265,7 @@ class MnistDataVis:
         self.dashboard = Dashboard(figure, self.title, self.iterations, *self.titles,
                                    noun=getattr(self.mnist, "noun", "digits"),
                                    classes=getattr(self.mnist, "classes", None))
+        self.dashboard.pad.predict = lambda image: self.predict(image[None])[0]
         self.renderer.attach(self.dashboard)
         if self.args.save_movie:
             self.movie = Movie(self.args.save_movie, self.dashboard)
@@ -276,10 +291,40 @@ class MnistDataVis:
                 self._save(self.args.save_movie, self.movie.finish)
             if self.args.save_image:
                 self._save(self.args.save_image, self._save_image)
+        if getattr(self.args, "save_weights", None):
+            self._save(self.args.save_weights, lambda: weightfile.save(
+                self.args.save_weights, self.variables, self.title) or True)
+        if ending.done:
+            self._predictions()
         self._print_summary()
         held_signals.finishing = False
         if ending.done and self.renderer is not None:
             self.renderer.wait_until_closed()  # Ctrl-C closes it too
+
+    def _start_files(self):
+        """--load-weights, and the --logdir folder."""
+        if getattr(self.args, "load_weights", None):
+            saver = weightfile.load(self.args.load_weights, self.variables, self.title)
+            print(f"loaded the weights saved by {saver} from {self.args.load_weights}", flush=True)
+        if getattr(self.args, "logdir", None):
+            from .tensorboard import TensorBoardLog
+            self.log = TensorBoardLog(self.args.logdir, self.title)
+            print(f"TensorBoard logs: {self.log.path} (see them: tensorboard --logdir "
+                  f"{self.args.logdir})", flush=True)
+
+    def predict(self, images):
+        """The network's probabilities [N, 10] for images [N, 28, 28] of ink in [0, 1]."""
+        images = np.asarray(images, np.float32).reshape(-1, 28, 28, 1)
+        outputs = self.evaluate(images, np.zeros((len(images), 10), np.float32))
+        return np.asarray(outputs[0])
+
+    def _predictions(self):
+        """--predict: the images, classified by the trained network."""
+        classes = getattr(self.mnist, "classes", [str(d) for d in range(10)])
+        box = 20 if classes == [str(d) for d in range(10)] else 28  # Fashion-MNIST fills 28x28
+        for path in getattr(self.args, "predict", None) or []:
+            image = predict.mnist_like(predict.read_image(path), box=box)
+            print(predict.describe(path, self.predict(image[None])[0], classes), flush=True)
 
     def _display_lost(self):
         """The window's connection to the screen was cut (xkill): finish without the window,
@@ -322,6 +367,8 @@ class MnistDataVis:
         """Whatever ended the run: no movie writer left running, no temporary file left."""
         if self.worker is not None:
             self.worker.shutdown(wait=True)
+        if self.log is not None:
+            self.log.close()
         if self.movie is not None:
             self.movie.abort()
         if self.renderer is not None:

@@ -45,6 +45,7 @@ class WindowRenderer(LiveRenderer):
                                    dashboard.cached, dashboard.background_key)
         dashboard.drawing_context = self.blitter.everything_drawn
         dashboard.on_layout_change = self._redraw_now
+        dashboard.request_frame = self.present
         self.canvas.mpl_connect("key_press_event", self._on_key)
         self.manager.set_window_title(self.title)
         self._call(self.manager.show)
