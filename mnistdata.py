@@ -125,13 +125,18 @@ class DataSet:
         return self._served / self.num_examples
 
     def next_batch(self, n):
-        """Return (images, labels) for the next n examples.
+        """Return (images, labels) for the next n examples (see next_indices)."""
+        idx = self.next_indices(n)
+        return self.images[idx], self.labels[idx]
+
+    def next_indices(self, n):
+        """The indices of the next n examples.
 
         Each epoch walks every example once in a fresh order from
         np.random.permutation (seed numpy's global RNG for repeatable runs).
         A batch that crosses the end of an epoch finishes it and continues
-        into the next, so next_batch(k * n) returns the same examples as
-        k calls of next_batch(n).
+        into the next, so next_indices(k * n) gives the same examples as
+        k calls of next_indices(n).
         """
         parts = []
         while n > 0:
@@ -143,8 +148,7 @@ class DataSet:
             self._pos += take
             self._served += take
             n -= take
-        idx = np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
-        return self.images[idx], self.labels[idx]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=np.intp)
 
 
 class Datasets:

@@ -7,9 +7,11 @@ the same model in Keras `model.fit`) for N iterations under `tf.profiler`, after
 alternated (ours, Keras, Keras, ours, ...), and reads each trace (the XSpace protobuf the
 profiler writes). For each side, per training iteration, averaged over the profiles:
 
-- the time of each kind of kernel (the op as it ran, e.g. `_MklNativeConv2DBackpropInput`),
+- the time of each kind of kernel (the op as it ran, e.g. `_MklNativeConv2DBackpropInput`; with
+  XLA, the compiled operations and fusions, e.g. `XLA MatMul`, `XLA multiply_add_fusion`),
   summed over TensorFlow's compute threads: CPU time spent in the model's arithmetic;
-- in graph: the wall time spent inside calls of the graph function (`KernelAndDeviceFunc::Run`);
+- in graph: the wall time spent inside calls of the graph function (`KernelAndDeviceFunc::Run`,
+  or `CpuExecutable::ExecuteAsyncOnStream` for an XLA-compiled one);
 - outside graph: the rest of the wall time: Python, the data feed, fit's per-batch machinery.
 
 The two sides run the same kernels; what can differ is the set of kernels (fusions) and the
@@ -21,6 +23,7 @@ import argparse
 import collections
 import glob
 import os
+import re
 import shutil
 import sys
 import tempfile
@@ -51,17 +54,21 @@ def profile(train, iterations):
             space.ParseFromString(f.read())
     finally:
         shutil.rmtree(logdir, ignore_errors=True)
-    kernels, in_graph = collections.Counter(), 0.0
+    kernels, in_graph, in_xla = collections.Counter(), 0.0, 0.0
     for plane in space.planes:
         names = plane.event_metadata
         for line in plane.lines:
             for event in line.events:
-                name = names[event.metadata_id].name
+                name, seconds = names[event.metadata_id].name, event.duration_ps / 1e12
                 if line.name.startswith("tf_Compute") and ":" in name and "::" not in name:
-                    kernels[name.rsplit(":", 1)[1]] += event.duration_ps / 1e12  # "node name:kernel"
+                    kernels[name.rsplit(":", 1)[1]] += seconds  # "node name:kernel"
+                elif line.name.startswith("tf_numa") and "::" not in name:
+                    kernels["XLA " + re.sub(r"\.\d+$", "", name)] += seconds  # "MatMul.36": HLO op
                 elif name == "KernelAndDeviceFunc::Run":  # a call of the graph function, on the caller's line
-                    in_graph += event.duration_ps / 1e12
-    return wall, kernels, in_graph
+                    in_graph += seconds
+                elif name == "CpuExecutable::ExecuteAsyncOnStream":  # a call of an XLA-compiled one
+                    in_xla += seconds
+    return wall, kernels, in_graph + in_xla
 
 
 def profile_rung(rung, iterations, top, repeat):

@@ -23,8 +23,9 @@ def test_step_profile_finds_kernels_and_graph_time(tmp_path):
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {row["what"]: row for row in json.loads(out.read_text())["rows"]}
     # rung 1.0 is one matmul layer: its forward and backward matmuls are there, on both sides
-    matmuls = [row for what, row in rows.items() if "MatMul" in what]
-    assert matmuls and all(row["ours"] and row["keras"] for row in matmuls)
+    # (ours compiled by XLA: "XLA MatMul"; Keras: oneDNN's kernels, "_MklMatMul")
+    for side in ("ours", "keras"):
+        assert any(row[side] for what, row in rows.items() if "MatMul" in what), (side, rows)
     for side in ("ours", "keras"):
         kernels = rows["all kernels (CPU ms, both threads)"][side]
         in_graph, wall = rows["in graph (wall ms)"][side], rows["wall per iteration (ms)"][side]

@@ -147,7 +147,8 @@ def test_a_nan_loss_ends_the_run_with_its_files_and_an_explanation(capsys, tmp_p
     assert sorted(os.listdir(tmp_path)) == ["x.gif", "x.png"], "no temporary file left"
 
 
-def test_a_bug_shows_its_traceback_and_leaves_no_temporary_file(capsys, tmp_path):
+def test_a_bug_shows_its_traceback_and_leaves_no_temporary_file(capsys, tmp_path, monkeypatch):
+    monkeypatch.setenv("TFVISU_XLA", "0")  # XLA leaves assertions out: the bug would not show
     rung = make_rung(fail_at=12)
     args = arguments("--iterations", "100", "--save-movie", str(tmp_path / "x.gif"))
     with pytest.raises(tf.errors.InvalidArgumentError, match="a bug in training_step"):
@@ -275,3 +276,62 @@ def test_evaluate_may_choose_what_panels_4_and_5_show(capsys, tmp_path):
     assert [ax.get_title() for ax in board.axes[3:5]] == ["Logits", "Probabilities + 1000"]
     low, high = board.axes[4].get_ylim()
     assert 999 <= low < 1000 and 1001 < high <= 1002, "the probabilities + 1000, not the biases"
+
+
+# --- the training loop's speed levers: no retracing, the same batches, XLA where it pays --------
+def test_the_multi_step_function_is_traced_once_whatever_the_chunks(capsys):
+    rung = make_rung()
+    trainer = training.Trainer(rung.training_step, tiny_mnist().train)
+    for steps in (1, 19, 20, 7, 40, 20, 3):  # the first step alone, then chunks of every size
+        trainer.train(steps)
+    assert trainer.i == 110 == int(rung.steps.numpy())
+    assert trainer.training_steps.experimental_get_tracing_count() == 1
+    assert rung.training_step.experimental_get_tracing_count() <= 2  # alone, and in the loop
+    datavis = animate(arguments(iterations=100), make_rung(), train=10, test=50)
+    assert datavis.evaluate.experimental_get_tracing_count() <= 2  # a batch, the test set
+
+
+def test_the_batches_gathered_in_the_graph_are_those_of_next_batch(monkeypatch):
+    import mnistdata
+    monkeypatch.setenv("TFVISU_XLA", "0")  # (py_function below: not in XLA)
+    mnist = tiny_mnist()
+    seen = []
+
+    @tf.function
+    def recording_step(X, Y_, i):
+        tf.py_function(lambda x, y: seen.append((float(tf.reduce_sum(x)), int(tf.argmax(y[0])))),
+                       [X, Y_], [])
+
+    np.random.seed(7)
+    trainer = training.Trainer(recording_step, mnist.train)
+    for steps in (1, 12, 20, 30):
+        trainer.train(steps)
+    np.random.seed(7)
+    again = mnistdata.DataSet(mnist.train.images, mnist.train.labels)
+    expected = []
+    for _ in range(63):
+        images, labels = again.next_batch(100)
+        expected.append((float(images.sum()), int(np.argmax(labels[0]))))
+    assert len(seen) == 63
+    assert [y for _, y in seen] == [y for _, y in expected]
+    assert np.allclose([x for x, _ in seen], [x for x, _ in expected], rtol=1e-5)
+
+
+def test_xla_is_chosen_for_dense_steps_and_not_for_convolutions():
+    from visu import ladder
+    from conftest import HAVE_MNIST
+    if not HAVE_MNIST:
+        pytest.skip("needs MNIST")
+    for rung, xla in (("2.1", True), ("3.0", False)):
+        g = ladder.load(rung)
+        trainer = training.Trainer(g["training_step"], g["mnist"].train)
+        trainer.train(2)
+        assert trainer.xla is xla, rung
+
+
+@pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="no GPU here")
+def test_a_rung_runs_unchanged_on_the_gpu():
+    from conftest import run_rung
+    result = run_rung("mnist_3.1_convolutional_bigger_dropout.py", "--text", "--iterations", "50")
+    assert result.returncode == 0, result.stderr
+    assert "training on the GPU" in result.stdout

@@ -6,41 +6,71 @@ over a stack of mini-batches) and only then comes back to Python. The runner tra
 it, and so do the benchmarks.
 """
 
+import os
 import time
+
+import numpy as np
 
 BATCH_SIZE = 100
 
 
-def many_training_steps(training_step, images, labels):
-    """A tf.function running `training_step` once per mini-batch of a stack of mini-batches:
-    `training_steps(images[steps, 100, ...], labels[steps, 100, ...], first_iteration)`.
+CHUNK_CAPACITY = 32  # mini-batches per call at most: the calls' inputs have one shape (see below)
+
+
+def many_training_steps(training_step, images, labels, xla=False):
+    """A tf.function running `training_step` once per mini-batch:
+    `training_steps(batches[CHUNK_CAPACITY, 100], steps, first_iteration)`, where the first
+    `steps` rows of `batches` hold the indices of each mini-batch's examples in `images` and
+    `labels`, tensors that stay where TensorFlow computes (the batches are gathered there, not
+    copied from numpy at every call). Inputs of one shape: XLA compiles once, not once per
+    number of steps.
 
     One Python call for many steps: on the dense rungs the call costs more than the step.
     The first training step must run alone, before: it creates the optimizer's variables,
-    which TensorFlow cannot do inside a loop. (XLA, jit_compile=True, measured 2x slower
-    on the convolutional rungs on CPU: not used.)
+    which TensorFlow cannot do inside a loop. xla: compile the whole loop with XLA
+    (jit_compile=True), which fuses each step's small operations: see Trainer.
     """
     import tensorflow as tf
 
-    @tf.function(input_signature=[
-        tf.TensorSpec([None, BATCH_SIZE, *images.shape[1:]], tf.float32),
-        tf.TensorSpec([None, BATCH_SIZE, *labels.shape[1:]], labels.dtype),
+    @tf.function(jit_compile=xla, input_signature=[
+        tf.TensorSpec([CHUNK_CAPACITY, BATCH_SIZE], tf.int32), tf.TensorSpec([], tf.int32),
         tf.TensorSpec([], tf.int32)])
-    def training_steps(images, labels, first_iteration):
-        for k in tf.range(tf.shape(images)[0]):
-            training_step(images[k], labels[k], tf.cast(first_iteration + k, tf.float32))
+    def training_steps(batches, steps, first_iteration):
+        for k in tf.range(steps):
+            X, Y_ = tf.gather(images, batches[k]), tf.gather(labels, batches[k])
+            training_step(X, Y_, tf.cast(first_iteration + k, tf.float32))
 
     return training_steps
 
 
-class Trainer:
-    """Trains a rung's `training_step(X, Y_, i)` on mini-batches of `train_set.next_batch`,
-    many steps per Python call. The runner and the benchmarks train through it."""
+def has_convolutions(training_step, *example):
+    """Whether a traced tf.function computes convolutions (its graph has Conv2D operations)."""
+    if not hasattr(training_step, "get_concrete_function"):
+        return False
+    graph = training_step.get_concrete_function(*example).graph  # the trace made already
+    return any(op.type.startswith("Conv") for op in graph.get_operations())
 
-    def __init__(self, training_step, train_set):
+
+class Trainer:
+    """Trains a rung's `training_step(X, Y_, i)` on mini-batches of `train_set`, in the order
+    of its `next_indices`, many steps per Python call. The runner and the benchmarks train
+    through it.
+
+    xla: None decides after the first step, from what the step computes. XLA makes the dense
+    rungs 1.3-1.9x faster on a CPU (it fuses their many small operations), and the
+    convolutional ones 5-8x slower (its convolutions do not use oneDNN's): measured with
+    bench/speed.py; so XLA unless the step has convolutions. TFVISU_XLA=0 or 1 forces it.
+    """
+
+    def __init__(self, training_step, train_set, xla=None):
+        import tensorflow as tf
         self.training_step = training_step
         self.train_set = train_set
-        self.training_steps = many_training_steps(training_step, train_set.images, train_set.labels)
+        self.images = tf.constant(train_set.images)  # once, where TensorFlow computes
+        self.labels = tf.constant(train_set.labels)
+        forced = os.environ.get("TFVISU_XLA", "")
+        self.xla = xla if xla is not None or forced == "" else forced != "0"
+        self.training_steps = None  # made after the first step
         self.i = 0  # iterations done
         self.seconds_per_step = None  # measured, once traced
         self.last_batch = (train_set.images[:BATCH_SIZE], train_set.labels[:BATCH_SIZE])
@@ -48,20 +78,34 @@ class Trainer:
     def train(self, steps):
         """Train `steps` iterations."""
         import tensorflow as tf
-        images, labels = self.train_set.next_batch(steps * BATCH_SIZE)
-        images = images.reshape(steps, BATCH_SIZE, *images.shape[1:])
-        labels = labels.reshape(steps, BATCH_SIZE, *labels.shape[1:])
+        batches = self.train_set.next_indices(steps * BATCH_SIZE).reshape(steps, BATCH_SIZE)
         started = time.perf_counter()
         if self.i == 0:  # the first step alone: see many_training_steps
-            self.training_step(images[0], labels[0], tf.constant(0.0))
-            if steps > 1:
-                self.training_steps(images[1:], labels[1:], tf.constant(1))
+            first = (self.train_set.images[batches[0]], self.train_set.labels[batches[0]],
+                     tf.constant(0.0))
+            self.training_step(*first)
+            if self.xla is None:
+                self.xla = not has_convolutions(self.training_step, *first)
+            self.training_steps = many_training_steps(self.training_step, self.images,
+                                                      self.labels, xla=self.xla)
+            self._run(batches[1:], 1)
         else:
-            self.training_steps(images, labels, tf.constant(self.i))
+            self._run(batches, self.i)
         if self.i > 0:  # the first call includes tracing: not a speed measurement
             self.seconds_per_step = (time.perf_counter() - started) / steps
-        self.last_batch = (images[-1], labels[-1])
+        last = batches[-1]
+        self.last_batch = (self.train_set.images[last], self.train_set.labels[last])
         self.i += steps
+
+    def _run(self, batches, first_iteration):
+        """The steps of `batches`, CHUNK_CAPACITY at a time."""
+        import tensorflow as tf
+        for start in range(0, len(batches), CHUNK_CAPACITY):
+            part = batches[start:start + CHUNK_CAPACITY]
+            padded = np.zeros((CHUNK_CAPACITY, BATCH_SIZE), np.int32)
+            padded[:len(part)] = part
+            self.training_steps(tf.constant(padded), tf.constant(len(part)),
+                                tf.constant(first_iteration + start))
 
 
 def update_points(iterations, train_freq, test_freq, more_tests_at_start):
