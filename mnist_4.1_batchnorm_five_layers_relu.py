@@ -45,8 +45,7 @@ activation = tf.nn.relu
 initial_bias = 0.1
 # Weights start with small random values (a normal distribution cut at 2 standard deviations):
 # if they all started equal, every neuron of a layer would compute, and learn, the same thing
-# For BN: the moving averages of the means and variances of a layer's n weighted sums are
-# updated by the training step, not trained (trainable=False)
+# BN: moving averages of the means and variances of n weighted sums: set by training, not trained
 def moving_averages(n):
     return tf.Variable(tf.zeros([n]), trainable=False), tf.Variable(tf.ones([n]), trainable=False)
 
@@ -76,7 +75,7 @@ allbiases = [B1, B2, B3, B4, B5]
 # variances, which training moves towards each batch's (faster at first: i is the iteration).
 def batchnorm(XW, B, A, training, i):
     if training:
-        mean, variance = tf.nn.moments(XW, axes=[0])  # over the batch, for each neuron)
+        mean, variance = tf.nn.moments(XW, axes=[0])  # over the batch, for each neuron
         decay = tf.minimum(0.999, (1 + i) / (10 + i))
         A[0].assign(decay * A[0] + (1 - decay) * mean)
         A[1].assign(decay * A[1] + (1 - decay) * variance)
@@ -125,7 +124,7 @@ def evaluate(X, Y_):
 
 
 # --- training ---
-# training, learning rate = 0.003, with the Adam optimizer: it adapts the step size of every
+# training, with the Adam optimizer (learning rate: see below): it adapts the step size of every
 # weight to the history of its gradients, and trains much faster than plain gradient descent
 optimizer = keras.optimizers.Adam(learning_rate=0.003)
 

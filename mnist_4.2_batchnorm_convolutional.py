@@ -48,8 +48,7 @@ activation = tf.nn.relu
 initial_bias = 0.1
 # Weights start with small random values (a normal distribution cut at 2 standard deviations):
 # if they all started equal, every neuron of a layer would compute, and learn, the same thing
-# For BN: the moving averages of the means and variances of a layer's n weighted sums are
-# updated by the training step, not trained (trainable=False)
+# BN: moving averages of the means and variances of n weighted sums: set by training, not trained
 def moving_averages(n):
     return tf.Variable(tf.zeros([n]), trainable=False), tf.Variable(tf.ones([n]), trainable=False)
 
@@ -131,7 +130,7 @@ def evaluate(X, Y_):
 
 
 # --- training ---
-# training, learning rate = 0.003, with the Adam optimizer: it adapts the step size of every
+# training, with the Adam optimizer (learning rate: see below): it adapts the step size of every
 # weight to the history of its gradients, and trains much faster than plain gradient descent
 optimizer = keras.optimizers.Adam(learning_rate=0.003)
 
