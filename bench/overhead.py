@@ -2,13 +2,13 @@
 against the same run in text mode.
 
     python3 bench/overhead.py [--quick] [--rungs 1.0 3.1] [--iterations N] [--alternations K]
-                              [--offscreen] [--json FILE]
+                              [--screen WxH] [--big-screen WxH] [--offscreen] [--json FILE]
 
 Each rung runs as a subprocess (through bench/timed_run.py) for a fixed number of iterations,
 same seed, in three modes, alternated (text, window, fast; then fast, window, text; ...):
 - text: `--text`, no dashboard;
-- window: the dashboard in a real Tk window on a virtual screen (Xvfb, 1366x768, started here),
-  drawing every update (the default);
+- window: the dashboard in a real Tk window on a virtual screen (Xvfb, 1366x768 unless --screen
+  says, started here), drawing every update (the default);
 - fast: the same window with `--fast`, drawing within a time budget.
 Without Xvfb (or with --offscreen), the window is replaced by the same drawing offscreen on Agg
 (TFVISU_FORCE_DASHBOARD=1). The time compared is the run's, inside the child, from the start of
@@ -22,6 +22,8 @@ on the dense rungs, where drawing sets the pace, median frame <= 30 ms and >= 10
 convolutional rungs, whose frames are drawn while the next updates train (and take longer, TensorFlow
 using both cores), dashboard/text without set-up <= 1.10. A full-length run of rung 3.1, at an
 earlier commit: 0.99 (window), 0.93 (fast), text 131 s: within the noise.
+The window fits the screen (it scales with it: more pixels to draw on a bigger one), so rung 1.0
+also runs, text and window, on a second screen, 1920x1080 unless --big-screen says (none: skip).
 """
 import argparse
 import os
@@ -38,19 +40,23 @@ from models import is_convolutional  # noqa: E402
 FRAME_TARGET_MS = 30  # on the dense rungs, where the drawing sets the pace
 FPS_TARGET = 10
 CONV_RATIO_TARGET = 1.10
-SCREEN = "1366x768x24"
+SCREEN, BIG_SCREEN = "1366x768", "1920x1080"
 REPORT = re.compile(r"dashboard: (\d+) frames(?: \((\d+) full draws\))? in ([\d.]+)s, median ([\d.]+) ms, "
                     r"95th percentile ([\d.]+) ms, updates drawn (\d+)/(\d+)")
 TIMED = re.compile(r"BENCH run_seconds=([\d.]+) cpu_seconds=([\d.]+) setup_seconds=([\d.]+)")
 
 
 class VirtualScreen:
-    """Xvfb on a free display number, for as long as the benchmark runs."""
+    """Xvfb on a free display number, `size` pixels ("1366x768"), for as long as the benchmark
+    runs."""
+
+    def __init__(self, size=SCREEN):
+        self.size = size
 
     def __enter__(self):
         self.number = next(n for n in range(120, 200) if not os.path.exists(f"/tmp/.X11-unix/X{n}")
                            and not os.path.exists(f"/tmp/.X{n}-lock"))
-        self.server = subprocess.Popen(["Xvfb", f":{self.number}", "-screen", "0", SCREEN,
+        self.server = subprocess.Popen(["Xvfb", f":{self.number}", "-screen", "0", f"{self.size}x24",
                                         "-nolisten", "tcp"], stdout=subprocess.DEVNULL,
                                        stderr=subprocess.DEVNULL)
         deadline = time.time() + 20
@@ -102,19 +108,21 @@ def run(rung, iterations, mode, display):
     return row
 
 
-def bench_rung(rung, iterations, alternations, display):
-    modes = ["text", "window", "fast"]
+def bench_rung(rung, iterations, alternations, display, modes=("text", "window", "fast"),
+               screen=SCREEN):
+    modes = list(modes)
     runs = {mode: [] for mode in modes}
     for k in range(alternations):
         for mode in (modes if k % 2 == 0 else modes[::-1]):  # ABC CBA: against drift
             runs[mode].append(run(rung, iterations, mode, display))
     rows = []
     text = runs["text"]
-    for mode in ("window", "fast"):
+    for mode in [mode for mode in modes if mode != "text"]:
         mine = runs[mode]
         ratio = median([m["seconds"] / t["seconds"] for m, t in zip(mine, text)])
         steady = median([(m["seconds"] - m["setup"]) / t["seconds"] for m, t in zip(mine, text)])
-        row = dict(rung=rung, mode=mode if display else f"{mode} (Agg)", iterations=iterations,
+        row = dict(rung=rung, mode=f"{mode} {screen}" if display else f"{mode} (Agg)",
+                   iterations=iterations,
                    alternations=alternations, text_s=median([t["seconds"] for t in text]),
                    seconds=median([m["seconds"] for m in mine]), ratio=ratio,
                    setup_s=median([m["setup"] for m in mine]), steady_ratio=steady,
@@ -154,6 +162,9 @@ def main(argv=None):
     parser.add_argument("--rungs", nargs="+", default=list(RUNGS), choices=list(RUNGS))
     parser.add_argument("--iterations", type=int, help="iterations of every rung (default: see below)")
     parser.add_argument("--alternations", type=int, help="text/window/fast rounds per rung")
+    parser.add_argument("--screen", default=SCREEN, help=f"the virtual screen (default {SCREEN})")
+    parser.add_argument("--big-screen", default=BIG_SCREEN,
+                        help=f"a second screen for rung 1.0 (default {BIG_SCREEN}; none: skip)")
     parser.add_argument("--offscreen", action="store_true", help="draw on Agg, even with Xvfb")
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
@@ -167,14 +178,21 @@ def main(argv=None):
         print("no Xvfb or xdotool (or --offscreen): drawing offscreen on Agg instead of a window",
               file=sys.stderr)
     rows = []
-    with (VirtualScreen() if windows else _NoScreen()) as display:
+
+    def planned(rung):
+        key = rung if rung in plan else ("conv" if is_convolutional(rung) else "dense")
+        iterations, alternations = plan[key]
+        return args.iterations or iterations, args.alternations or alternations
+    with (VirtualScreen(args.screen) if windows else _NoScreen()) as display:
         for rung in args.rungs:
-            key = rung if rung in plan else ("conv" if is_convolutional(rung) else "dense")
-            iterations, alternations = plan[key]
-            rows += bench_rung(rung, args.iterations or iterations, args.alternations or alternations,
-                               display)
+            rows += bench_rung(rung, *planned(rung), display, screen=args.screen)
+    if windows and args.big_screen != "none" and "1.0" in args.rungs:
+        with VirtualScreen(args.big_screen) as display:
+            rows += bench_rung("1.0", *planned("1.0"), display, modes=("text", "window"),
+                               screen=args.big_screen)
     print(table(rows, COLUMNS))
-    save_json(args.json, rows, quick=args.quick, screen=SCREEN if windows else None)
+    save_json(args.json, rows, quick=args.quick, screen=args.screen if windows else None,
+              big_screen=args.big_screen if windows else None)
     return rows
 
 
