@@ -17,11 +17,13 @@ Every file is checked when it is read (gzip, IDX header, sizes, label range; ima
 agree). A known data set is recognised by its files: the md5 of the .gz as published, or the
 sha256 of the decompressed contents (so that a recompressed copy, such as Debian's, passes),
 whatever --dataset says. The folder the loader downloads a set into (data/, data/fashion/)
-must hold its official files: a damaged one is named, with the advice to delete it so that it
-is downloaded again. In a folder the user gives (`data_dir`, the environment variables), four
-IDX files of the right structure that are no known set are used as they are, with one line
-saying so. Any problem raises MnistDataError with a one-line
-message that names the file or folder and the fix.
+must hold its official files. In a folder the user gives (`data_dir`, the environment
+variables), four IDX files of the right structure that are no known set are used as they are,
+with one line saying so. Any problem raises MnistDataError with a one-line message that names
+the file or folder and the fix. A damaged file is to be deleted, so that it is downloaded
+again, only where that gives a good set (see _advice): in a set's download folder, or beside
+official files of a set; beside the user's own files, a downloaded official file would not
+match them, so the advice is to replace it.
 
 Only numpy is imported here; Keras is imported only when a download is needed.
 """
@@ -187,20 +189,23 @@ def read_data_sets(data_dir=None, dataset="mnist", one_hot=True, reshape=False):
     data_dir = resolve_data_dir(data_dir, dataset)
     own_folder = data_dir == os.path.abspath(known.folder)  # where we download: official files only
     _fetch_missing(data_dir, known)
-    raw = {name: _read_raw(os.path.join(data_dir, name)) for name in FILES}
-    arrays = []  # the structure of every file first: its problems are the clearest to report
-    for images_name, labels_name in [(TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)]:
-        images_path = os.path.join(data_dir, images_name)
-        labels_path = os.path.join(data_dir, labels_name)
-        images = _read_images(images_path, raw[images_name])
-        labels = _read_labels(labels_path, raw[labels_name])
-        if len(images) != len(labels):
-            raise MnistDataError(
-                f"{images_path} has {len(images)} images but {labels_path} has {len(labels)} labels; "
-                + _fix(data_dir, "delete both so they are downloaded again", "replace them")
-            )
-        arrays.append((images, labels))
-    identity, official = _identify(raw, data_dir, known, own_folder)
+    try:
+        raw = {name: _read_raw(os.path.join(data_dir, name)) for name in FILES}
+        arrays = []  # the structure of every file first: its problems are the clearest to report
+        for images_name, labels_name in [(TRAIN_IMAGES, TRAIN_LABELS), (TEST_IMAGES, TEST_LABELS)]:
+            images_path = os.path.join(data_dir, images_name)
+            labels_path = os.path.join(data_dir, labels_name)
+            images = _read_images(images_path, raw[images_name])
+            labels = _read_labels(labels_path, raw[labels_name])
+            if len(images) != len(labels):
+                raise _Damaged([images_name, labels_name],
+                               f"{images_path} has {len(images)} images but {labels_path} has "
+                               f"{len(labels)} labels")
+            arrays.append((images, labels))
+        identity, official = _identify(raw, data_dir, known, own_folder)
+    except _Damaged as damaged:
+        advice = _advice(data_dir, damaged.names, known, own_folder)
+        raise MnistDataError(f"{damaged.problem}; {advice}") from None
     splits = []
     for images, labels in arrays:
         images = images.reshape(-1, ROWS * COLS) if reshape else images.reshape(-1, ROWS, COLS, 1)
@@ -348,15 +353,77 @@ def _one_line(e):
     return " ".join(str(e).split()) or type(e).__name__
 
 
+class _Damaged(Exception):
+    """Files of a folder that are not good IDX files, or not the ones they must be: their names
+    (train-images-idx3-ubyte.gz...) and the problem, saying which path. read_data_sets adds what
+    to do about them (_advice), which depends on the other files of the folder."""
+
+    def __init__(self, names, problem):
+        super().__init__(problem)
+        self.names, self.problem = list(names), problem
+
+
 def _corrupt(path, problem):
-    return MnistDataError(f"{path}: {problem}; "
-                          + _fix(os.path.dirname(path), "delete it so it is downloaded again",
-                                 "replace it with a good copy"))
+    return _Damaged([os.path.basename(path)], f"{path}: {problem}")
 
 
-def _fix(folder, where_downloads_work, otherwise):
-    """Deleting a bad file helps where the loader can download it again: a writable folder."""
-    return where_downloads_work if os.access(folder, os.W_OK) else f"{otherwise} (read-only folder)"
+# Folders whose files come from the system's packages (Debian's dataset-fashion-mnist is in
+# /usr/share/datasets): not to be deleted there, even by root, whom os.access lets write there
+SYSTEM_FOLDERS = ["/usr"]
+
+
+def _advice(data_dir, damaged, known, own_folder):
+    """What to do about the damaged files (names) of data_dir, in a few words.
+
+    Deleting them helps only where the loader then downloads files that go with the others:
+    the download has to be possible (a folder we may write in, not the system's), and then
+    either data_dir is the set's download folder (where every file must be official anyway),
+    or the other files are all official files of one set (that set is downloaded: --dataset
+    says which) or damaged too (deleted in turn, every file comes again). Beside the user's own
+    IDX files, a downloaded official file would not match them: they are to be replaced.
+    """
+    it, they_are = ("both", "they are") if len(damaged) > 1 else ("it", "it is")
+    good_copy = "good copies" if len(damaged) > 1 else "a good copy"
+    delete = f"delete {it} so {they_are} downloaded again"
+    read_only = f"replace {it} with {good_copy} (read-only folder)"
+    if own_folder:  # data/ or data/fashion/: the loader's own, wherever the scripts are
+        return delete if os.access(data_dir, os.W_OK) else read_only
+    if any(_is_inside(data_dir, folder) for folder in SYSTEM_FOLDERS):
+        return (f"replace {it} with {good_copy} (a system folder: reinstall the package "
+                "the files come from)")
+    if not os.access(data_dir, os.W_OK):
+        return read_only
+    others = [_official_sets(os.path.join(data_dir, name), name)
+              for name in FILES if name not in damaged]
+    good = [sets for sets in others if sets is not None]  # the others that are not damaged
+    common = set.intersection(*good) if good else {known.key}
+    if known.key in common:
+        return delete
+    if common:
+        key = sorted(common)[0]  # the others are this set's: download its file(s)
+        return (f"delete {it}, then run with --dataset {key} --data-dir {data_dir} so {they_are} "
+                "downloaded again")
+    return (f"replace {it} with {good_copy}: deleting {it} would download the official "
+            f"{known.name} {'files' if len(damaged) > 1 else 'file'}, which would not go with "
+            "the others")
+
+
+def _official_sets(path, name):
+    """The keys of the known sets whose official file this is (empty for a good IDX file of no
+    known set), or None if the file is damaged."""
+    try:
+        raw = _read_raw(path)
+        read = _read_images if name in (TRAIN_IMAGES, TEST_IMAGES) else _read_labels
+        read(path, raw)
+    except _Damaged:
+        return None
+    return {key for key, known in DATASETS.items() if _is_official(raw, name, known)}
+
+
+def _is_inside(path, folder):
+    """Whether path is folder or inside it (links resolved)."""
+    path, folder = os.path.realpath(path), os.path.realpath(folder)
+    return path == folder or path.startswith(folder.rstrip(os.sep) + os.sep)
 
 
 def _read_idx(path, raw, magic, header_ints):

@@ -51,6 +51,48 @@ def test_weights_of_another_rung_or_a_damaged_file_are_one_line(saved, tmp_path)
                                                "--save-weights, or it is damaged")
 
 
+def test_weights_of_another_rung_with_the_same_variables_are_refused(tmp_path):
+    """Rungs 2.1 and 2.2 have the same variables, names and shapes: the rung that saved the file
+    decides. (The file is saved in this process, as the runner saves it at the end of a run.)"""
+    from visu import ladder, weights
+    relu, dropout = ladder.RUNGS["2.1"], ladder.RUNGS["2.2"]
+    path = str(tmp_path / "relu.npz")
+    weights.save(path, weights.variables_of(ladder.load("2.1")), relu)
+    result = run_rung(dropout, "--text", "--load-weights", path, "--iterations", "1")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert last_line(result.stderr) == (f"error: {path} holds the weights of another rung (saved "
+                                        f"by {relu}, not {dropout}): load them with {relu}")
+
+
+def test_save_then_load_reproduces_a_batchnorm_network_exactly(tmp_path):
+    """Rung 4.1 trained 30 iterations, saved, then loaded into a fresh copy of the rung: every
+    variable, the moving averages A1...A4 included (not trained, but moved by training; the
+    tests use them), and so every test output, are the same to the last bit."""
+    import tensorflow as tf
+    from visu import ladder, weights
+    script = ladder.RUNGS["4.1"]
+    trained = ladder.load("4.1")
+    for i in range(30):
+        trained["training_step"](*trained["mnist"].train.next_batch(100), tf.constant(float(i)))
+    trained_variables = weights.variables_of(trained)
+    assert {"A1.0", "A1.1", "A4.0", "A4.1"} <= set(trained_variables)
+    path = str(tmp_path / "batchnorm.npz")
+    weights.save(path, trained_variables, script)
+
+    fresh = ladder.load("4.1")
+    fresh_variables = weights.variables_of(fresh)
+    assert not np.array_equal(fresh_variables["A1.0"].numpy(), trained_variables["A1.0"].numpy())
+    assert weights.load(path, fresh_variables, script) == script
+    for name, variable in trained_variables.items():
+        assert np.array_equal(fresh_variables[name].numpy(), variable.numpy()), name
+    test = trained["mnist"].test
+    probabilities, accuracy, loss = trained["evaluate"](test.images, test.labels)[:3]
+    again = fresh["evaluate"](test.images, test.labels)[:3]
+    assert np.array_equal(again[0].numpy(), probabilities.numpy())
+    assert (again[1].numpy(), again[2].numpy()) == (accuracy.numpy(), loss.numpy())
+    assert 0.5 < accuracy.numpy() < 1  # trained, and not by chance
+
+
 def test_evaluate_needs_weights_and_weights_need_npz():
     for flags, message in ((["--evaluate"], "--evaluate needs --load-weights FILE.npz"),
                            (["--save-weights", "w.h5"], "a weights file must end in .npz")):
@@ -116,6 +158,17 @@ def test_logdir_writes_curves_and_histograms_for_tensorboard(tmp_path):
     assert train_histograms == {"weights", "biases", "Weighted sums, before BN",
                                 "Batch-max activations"}
     assert not test_histograms
+
+
+def test_runs_started_in_the_same_second_get_folders_of_their_own(tmp_path, monkeypatch):
+    from visu import tensorboard
+    monkeypatch.setattr(tensorboard.time, "strftime", lambda format: "20250102-030405")
+    logs = [tensorboard.TensorBoardLog(str(tmp_path), "mnist_1.0_softmax.py") for _ in range(3)]
+    for log in logs:
+        log.close()
+    base = str(tmp_path / "mnist_1.0_softmax-20250102-030405")
+    assert [log.path for log in logs] == [base, f"{base}-2", f"{base}-3"]
+    assert sorted(os.listdir(f"{base}-3")) == ["test", "train"]
 
 
 def test_nothing_is_written_without_the_flags(tmp_path):
@@ -194,3 +247,46 @@ def test_the_pad_waits_for_the_end_or_a_pause(capsys):
     key(board, " ")
     key(board, "d")
     assert board.pad.active
+
+
+def test_fashion_images_fill_their_frame_on_the_pad_and_in_predict(tmp_path, capsys):
+    """Fashion-MNIST's images fill 28x28, MNIST's digits a 20x20 box in it: a drawing, on the
+    pad or in a picture for --predict, is scaled as the training images are."""
+    import matplotlib
+    matplotlib.use("Agg")
+    from types import SimpleNamespace
+
+    import mnistdata
+    from PIL import Image
+    from visu import predict, renderers
+    from visu.dashboard import Dashboard
+    from visu.runner import MnistDataVis
+    fashion = mnistdata.DATASETS["fashion"].classes
+    assert predict.box_for(fashion) == 28 and predict.box_for(predict.DIGITS) == 20
+
+    def height(image):
+        """The rows of the image that hold ink."""
+        rows = np.nonzero(image.max(axis=1) > 0.15)[0]
+        return rows.max() - rows.min() + 1
+
+    seen = []  # the images given to the network
+
+    def network(images):
+        seen.extend(np.asarray(images).reshape(-1, 28, 28))
+        return np.full((len(images), 10), 0.1)  # no opinion: the images are the point
+
+    board = Dashboard(renderers.Renderer().new_figure(), "x", 100, noun="images", classes=fashion)
+    board.pad.predict = lambda image: network(image[None])[0]
+    board.set_state(ending="done")
+    board.canvas.draw()
+    key(board, "d")
+    draw(board, [(0.5, 0.3), (0.5, 0.7)])  # a short upright stroke: a trouser leg, say
+    assert height(board.pad.ink) < 16 and height(seen[-1]) >= 26
+    assert height(predict.like_training_images(board.pad.ink, predict.DIGITS)) <= 21
+
+    picture = str(tmp_path / "stroke.png")
+    Image.fromarray(np.round(255 * (1 - board.pad.ink)).astype(np.uint8)).save(picture)
+    run = SimpleNamespace(mnist=SimpleNamespace(classes=fashion),
+                          args=SimpleNamespace(predict=[picture]), predict=network)
+    MnistDataVis._predictions(run)  # --predict, at the end of a run
+    assert height(seen[-1]) >= 26 and capsys.readouterr().out.startswith("stroke.png: ")

@@ -2,14 +2,14 @@
 28x28 pad to draw on with the mouse, and the network's 10 probabilities show beside it as bars,
 updated as you draw. C clears the pad; D again gives the panel back.
 
-What the network sees is the drawing made like its training images (predict.mnist_like): you can
-draw big or small, anywhere on the pad.
+What the network sees is the drawing made like its training images (predict.like_training_images,
+as --predict does): you can draw big or small, anywhere on the pad.
 """
 
 import numpy as np
 from matplotlib.patches import Rectangle
 
-from .predict import mnist_like
+from .predict import like_training_images
 
 BRUSH = 0.85  # the brush's spread (a Gaussian's sigma), in pad pixels: strokes 2-3 pixels wide,
 # with soft edges, like MNIST's
@@ -75,7 +75,8 @@ class DrawPad:
         """What the network makes of the drawing (zeros before anything is drawn)."""
         if self.predict is None or not self.ink.any():
             return np.zeros(10)
-        return np.asarray(self.predict(mnist_like(self.ink)), np.float64)
+        image = like_training_images(self.ink, self.classes)
+        return np.asarray(self.predict(image), np.float64)
 
     def _show(self):
         self.image.set_data(self._rgba())

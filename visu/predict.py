@@ -13,6 +13,20 @@ import numpy as np
 from .startup import UserError
 
 SIDE = 28
+DIGITS = [str(d) for d in range(10)]
+
+
+def box_for(classes):
+    """The side of the box an image's ink is scaled into, for a data set of these class names:
+    20 for digits (MNIST's were made so, inside 28x28), 28 for others (Fashion-MNIST's images
+    fill their frame). The drawing pad and --predict both ask here."""
+    return 20 if list(classes) == DIGITS else SIDE
+
+
+def like_training_images(image, classes):
+    """An image made like the training images of a data set of these class names (mnist_like,
+    in the data set's box)."""
+    return mnist_like(image, box=box_for(classes))
 
 
 def mnist_like(image, box=20):
@@ -49,7 +63,8 @@ def mnist_like(image, box=20):
 def _resize(ink, size):
     """Anti-aliased resampling (Pillow), as MNIST's normalisation had."""
     from PIL import Image
-    resized = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)  # mode F
+    # mode F: 32-bit float pixels, resampled without rounding to 8 bits
+    resized = Image.fromarray(ink.astype(np.float32)).resize(size, Image.Resampling.LANCZOS)
     return np.asarray(resized, np.float64)
 
 
@@ -71,8 +86,8 @@ def read_image(path):
             white = Image.new("RGBA", image.size, (255, 255, 255, 255))
             return np.asarray(Image.alpha_composite(white, image).convert("L"), np.float64)
     except (OSError, UnidentifiedImageError, ValueError) as exc:
-        raise UserError(f"--predict: cannot read {path} as an image ({' '.join(str(exc).split())}): "
-                        "give a PNG or JPEG file") from None
+        raise UserError(f"--predict: cannot read {path} as an image "
+                        f"({' '.join(str(exc).split())}): give a PNG or JPEG file") from None
 
 
 def describe(path, probabilities, classes):

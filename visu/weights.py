@@ -2,8 +2,11 @@
 
 The variables are the rung's own: every tf.Variable among its globals (W1, B1, the batch-norm
 rungs' scales S1 and moving averages A1...), under their names. A file remembers which script
-saved it; loading it into another rung, or a damaged file, is a one-line error naming the file
-and what does not match. Files are written whole or not at all (files.save_atomically).
+saved it, and loads only into that one: loading it into another rung, or a damaged file, is a
+one-line error naming the file and what does not match. Another rung is refused even when its
+variables have the same names and shapes (rungs 2.0, 2.1 and 2.2 do): values trained for
+sigmoids, or without dropout, are not that rung's lesson. Files are written whole or not at all
+(files.save_atomically).
 """
 
 import zipfile
@@ -12,7 +15,7 @@ import numpy as np
 
 from .startup import UserError
 
-SCRIPT_KEY = "__script__"
+SCRIPT_KEY = "__script__"  # the entry that holds the name of the script that saved the file
 
 
 def variables_of(namespace):
@@ -57,17 +60,29 @@ def load(path, variables, script):
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise UserError(f"{path} is not a weights file saved with --save-weights, or it is damaged "
                         f"({' '.join(str(exc).split()) or type(exc).__name__})") from None
-    saver = str(arrays.pop(SCRIPT_KEY, "another program"))
+    recorded = SCRIPT_KEY in arrays  # a file of --save-weights; a hand-made .npz may lack it
+    saver = str(arrays.pop(SCRIPT_KEY)) if recorded else "another program"
     whose = "" if saver == script else f" (saved by {saver}, not {script})"
-    missing = [name for name in variables if name not in arrays]
-    if missing or set(arrays) - set(variables):
-        what = (f"{missing[0]} is missing" if missing
-                else f"{sorted(set(arrays) - set(variables))[0]} is not in this rung")
-        raise UserError(f"{path} holds the weights of another network{whose}: {what}")
-    for name, variable in variables.items():
-        if tuple(arrays[name].shape) != tuple(variable.shape):
-            raise UserError(f"{path} holds the weights of another network{whose}: {name} is "
-                            f"{list(arrays[name].shape)} there, {list(variable.shape)} here")
+    mismatch = _mismatch(arrays, variables)
+    if mismatch is not None:
+        raise UserError(f"{path} holds the weights of another network{whose}: {mismatch}")
+    if recorded and saver != script:  # the same variables (2.0, 2.1, 2.2), another rung's values
+        raise UserError(f"{path} holds the weights of another rung{whose}: load them with {saver}")
     for name, variable in variables.items():
         variable.assign(arrays[name].astype(variable.dtype.as_numpy_dtype))
     return saver
+
+
+def _mismatch(arrays, variables):
+    """The first difference between the saved arrays and the rung's variables, in words (a
+    name missing on either side, or a shape), or None if they have the same names and shapes."""
+    missing = [name for name in variables if name not in arrays]
+    if missing:
+        return f"{missing[0]} is missing"
+    extra = sorted(set(arrays) - set(variables))
+    if extra:
+        return f"{extra[0]} is not in this rung"
+    for name, variable in variables.items():
+        if tuple(arrays[name].shape) != tuple(variable.shape):
+            return f"{name} is {list(arrays[name].shape)} there, {list(variable.shape)} here"
+    return None
