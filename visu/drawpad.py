@@ -29,7 +29,9 @@ class DrawPad:
         self.ink = np.zeros((28, 28))
         self._pressed = False  # the left button is down
         self._last = None  # the last point of the stroke being drawn
+        limits = ax.get_xlim(), ax.get_ylim()  # the training images', which imshow would reset
         self.image = ax.imshow(self._rgba(), extent=(0, size, size, 0), visible=False, zorder=3)
+        ax.set(xlim=limits[0], ylim=limits[1])
         self.frame = ax.add_patch(Rectangle((0, 0), size, size, fill=False, edgecolor="0.55",
                                             linewidth=1.5, visible=False, zorder=4))
         self.bars_ax = ax.inset_axes([0.68, 0.06, 0.3, 0.88], zorder=3)
