@@ -40,10 +40,7 @@ from visu import flags, startup
 
 startup.enable_onednn()
 
-__all__ = ["parse_args", "MnistDataVis", "Dashboard", "many_training_steps", "Trainer",
-           "display_problem", "BATCH_SIZE"]
-
-display_problem = flags.display_problem
+__all__ = ["parse_args", "MnistDataVis"]  # what the rungs use
 
 
 def parse_args(description=None, argv=None, iterations=None):
@@ -74,11 +71,9 @@ def parse_args(description=None, argv=None, iterations=None):
 
 
 def __getattr__(name):
-    """The runner and the dashboard, imported when first used (they bring matplotlib)."""
-    if name in ("MnistDataVis", "many_training_steps", "Trainer", "BATCH_SIZE"):
-        from visu import runner
-        return getattr(runner, name)
-    if name == "Dashboard":
-        from visu.dashboard import Dashboard
-        return Dashboard
+    """MnistDataVis, imported when first used: the runner brings matplotlib, which `--help`
+    and the flag errors do without."""
+    if name == "MnistDataVis":
+        from visu.runner import MnistDataVis
+        return MnistDataVis
     raise AttributeError(f"module 'tensorflowvisu' has no attribute {name!r}")

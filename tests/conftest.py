@@ -1,6 +1,7 @@
 """What the tests share: where the repository and the data are, the rungs, skip markers, and
-running a rung as a learner does. No TensorFlow is imported here: the picture and dashboard
-tests run without it."""
+running a rung as a learner does. The tests import them (`from conftest import ROOT, real_data`),
+and pytest loads this module first, which puts the repository on sys.path. No TensorFlow is
+imported here: the picture and dashboard tests run without it."""
 
 import os
 import re
@@ -60,8 +61,3 @@ def start_rung(script, *flags, env=None, cwd=ROOT):
 def last_line(text):
     lines = text.strip().splitlines()
     return lines[-1] if lines else ""
-
-
-@pytest.fixture
-def rungs():
-    return RUNGS

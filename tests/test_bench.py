@@ -8,18 +8,17 @@ import os
 import subprocess
 import sys
 
-import pytest
-
-ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+from conftest import MNIST_DIR, ROOT, real_data
 
 
-@pytest.mark.skipif(not os.environ.get("MNIST_DATA_DIR"),
-                    reason="set MNIST_DATA_DIR to the folder of the four MNIST .gz files")
+@real_data
 def test_step_profile_finds_kernels_and_graph_time(tmp_path):
     out = tmp_path / "profile.json"
-    done = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "step_profile.py"), "--rungs", "1.0",
-                           "--iterations", "20", "--repeat", "1", "--json", str(out)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "step_profile.py"),
+                           "--rungs", "1.0", "--iterations", "20", "--repeat", "1",
+                           "--json", str(out)],
+                          cwd=ROOT, env=dict(os.environ, MNIST_DATA_DIR=MNIST_DIR),
+                          capture_output=True, text=True, timeout=300)
     assert done.returncode == 0, done.stderr[-2000:]
     rows = {row["what"]: row for row in json.loads(out.read_text())["rows"]}
     # rung 1.0 is one matmul layer: its forward and backward matmuls are there, on both sides

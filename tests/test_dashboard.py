@@ -2,13 +2,17 @@
 
 Keys go through the canvas's real event path (KeyEvent + canvas.callbacks.process), the same
 one a window's key presses take. Frames are drawn as a window draws them (AggLiveRenderer:
-blitting over a saved background).
+blitting over a saved background), or whole on a canvas that cannot blit. Also without a
+window: how each renderer says the run reports, and the window's fallbacks where its toolkit or
+Xlib is missing.
 """
 
+import ctypes
 import io
 import os
 import subprocess
 import sys
+import types
 
 os.environ["MPLBACKEND"] = "Agg"
 import matplotlib  # noqa: E402
@@ -17,10 +21,11 @@ matplotlib.use("Agg")
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 from matplotlib.backend_bases import KeyEvent, NavigationToolbar2  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 from visu import dashboard as dashboard_module  # noqa: E402
-from visu import files, pictures, renderers  # noqa: E402
+from visu import files, flags, pictures, renderers, window  # noqa: E402
 from visu.dashboard import Dashboard  # noqa: E402
 
 ITERATIONS = 1000
@@ -28,7 +33,8 @@ ITERATIONS = 1000
 
 def press(board, key):
     """A key press, as a window would deliver it."""
-    board.canvas.callbacks.process("key_press_event", KeyEvent("key_press_event", board.canvas, key))
+    event = KeyEvent("key_press_event", board.canvas, key)
+    board.canvas.callbacks.process("key_press_event", event)
 
 
 def digits(n, rng):
@@ -100,6 +106,16 @@ def test_six_panels_with_their_titles(dashboard):
     texts = [t.get_text() for t in dashboard.fig.texts]
     assert "mnist_test_rung.py" in texts
     assert any("Space" in t and "Ctrl-S" in t for t in texts), "the help line with the keys"
+
+
+def test_the_digit_panels_show_their_whole_grids(dashboard):
+    # each panel's limits are its grid's: the drawing pad's hidden image, on the training
+    # digits' panel, must not narrow them to its own square (it did: 6 columns of 10 showed)
+    for image in (dashboard.train_image, dashboard.test_image):
+        left, right, bottom, top = image.get_extent()
+        ax = image.axes
+        assert sorted(ax.get_xlim()) == sorted((left, right)), ax.get_title()
+        assert sorted(ax.get_ylim()) == sorted((bottom, top)), ax.get_title()
 
 
 def test_panels_4_and_5_show_what_the_rung_asks_for():
@@ -284,7 +300,7 @@ def test_live_frames_blit_and_match_a_full_drawing(live):
     assert renderer.report()["frames"] == 16 and renderer.report()["updates_drawn"] == 16
     blitted = np.asarray(board.canvas.buffer_rgba()).copy()
     buffer = io.BytesIO()
-    with board.standard_size():
+    with files.standard_size(board):
         board.fig.savefig(buffer, format="rgba", dpi=board.fig.dpi)
     full = np.frombuffer(buffer.getbuffer(), np.uint8).reshape(blitted.shape)
     differs = np.any(np.abs(blitted.astype(int) - full) > 40, axis=2)
@@ -303,6 +319,42 @@ def test_a_frame_redraws_only_the_groups_that_changed(live, monkeypatch):
     renderer.frame()
     assert board.test_image not in drawn, "the 1,000 test digits did not change"
     assert board.train_image in drawn and board.bands[3] in drawn
+
+
+class CanvasThatCannotBlit(FigureCanvasAgg):
+    """An Agg canvas that says it cannot blit, as some backends' canvases do: saving, restoring
+    or blitting a region of it is an error."""
+
+    supports_blit = False
+
+    def copy_from_bbox(self, *args):
+        raise AssertionError("copy_from_bbox on a canvas that cannot blit")
+
+    restore_region = blit = copy_from_bbox
+
+
+def test_a_canvas_that_cannot_blit_gets_whole_drawings_of_every_artist():
+    renderer = renderers.AggLiveRenderer("mnist_test_rung.py")
+    figure = renderer.new_figure()
+    canvas = CanvasThatCannotBlit(figure)  # the figure's canvas from now on
+    board = Dashboard(figure, "mnist_test_rung.py", ITERATIONS)
+    renderer.attach(board)
+    idle_draws = []
+    draw_idle = canvas.draw_idle
+    canvas.draw_idle = lambda: idle_draws.append(1) or draw_idle()  # (Agg's: a drawing at once)
+    rng = np.random.default_rng(9)
+    for i in range(0, 301, 20):
+        feed(board, i, rng, spread=0.1 + i / 300)
+        renderer.frame()
+    assert len(idle_draws) == 16, "every frame: a plain draw_idle()"
+    assert renderer.blitter.full_draws == 0, "no background saved"
+    assert not any(artist.get_animated() for artist in renderer.blitter.artists())
+    shown = np.asarray(canvas.buffer_rgba()).copy()
+    buffer = io.BytesIO()
+    with files.standard_size(board):
+        figure.savefig(buffer, format="rgba", dpi=figure.dpi)
+    drawn = np.frombuffer(buffer.getbuffer(), np.uint8).reshape(shown.shape)
+    assert np.array_equal(shown, drawn), "the last frame is the whole figure, up to date"
 
 
 def test_after_a_layout_change_the_frame_is_a_full_drawing(live):
@@ -348,11 +400,30 @@ def test_images_have_the_standard_size_whatever_the_window(dashboard, tmp_path):
     from PIL import Image
     dashboard.fig.set_size_inches(11, 7)  # as a user's resized window
     path = str(tmp_path / "x.png")
-    with dashboard.standard_size():
-        files.save_atomically(path, lambda temp: dashboard.fig.savefig(temp, format="png", dpi=100))
+    files.save_image(path, dashboard)
     assert Image.open(path).size == (1600, 900)
     assert tuple(dashboard.fig.get_size_inches()) == (11, 7)
     assert os.listdir(tmp_path) == ["x.png"], "no temporary file left"
+
+
+# --- how the run reports, as each renderer says (the runner asks the renderer, not the mode) ---
+def test_each_renderer_says_how_the_run_reports(monkeypatch):
+    from visu.notebook import NotebookRenderer, WidgetRenderer
+
+    def reporting(renderer):
+        return renderer.text_lines, renderer.progress_line, renderer.exits_the_script
+
+    monkeypatch.setattr(flags, "in_notebook", lambda: False)
+    assert reporting(renderers.choose("text")) == (True, False, True)
+    assert reporting(renderers.AggLiveRenderer()) == (True, False, True), "measured, not seen"
+    assert reporting(window.WindowRenderer()) == (False, False, True), "the status line says it"
+    assert reporting(NotebookRenderer()) == (False, True, False), "a kernel outlives the script"
+    assert reporting(WidgetRenderer()) == (False, True, False)
+    spyder = renderers.choose("spyder")
+    assert not spyder.live and spyder.on_screen, "the dashboard, once, at the end"
+    assert reporting(spyder) == (True, False, False)
+    monkeypatch.setattr(flags, "in_notebook", lambda: True)  # --text in a notebook
+    assert reporting(renderers.choose("text")) == (True, False, False)
 
 
 def test_ctrl_s_saves_a_snapshot_in_the_current_folder(dashboard, tmp_path, monkeypatch, capsys):
@@ -408,3 +479,44 @@ def test_other_data_sets_get_their_word_and_class_names():
                           "5 Sandal   6 Shirt   7 Sneaker   8 Bag   9 Ankle boot"]
     assert "10,000 images" in board.test_accuracy_line.get_label()
     assert "1,000 test images" in board.axes[5].get_xlabel()
+
+
+# --- the window's fallbacks, without a window ---------------------------------------------------
+def test_without_a_display_or_xlib_a_destroyed_window_is_left_to_the_toolkit(monkeypatch):
+    monkeypatch.setattr(window, "_handlers", [])
+    monkeypatch.delenv("DISPLAY", raising=False)
+    assert window.survive_window_destruction(lambda: None) is False
+    monkeypatch.setenv("DISPLAY", ":0")
+
+    def no_library(name):
+        raise OSError(f"{name}: cannot open shared object file")
+    monkeypatch.setattr(ctypes, "CDLL", no_library)
+    assert window.survive_window_destruction(lambda: None) is False
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: types.SimpleNamespace())  # no such functions
+    assert window.survive_window_destruction(lambda: None) is False
+    assert window._handlers == [], "nothing installed"
+
+
+@pytest.mark.skipif(sys.platform in ("win32", "darwin"), reason="X11 only")
+def test_with_xlib_the_handlers_are_installed_once(monkeypatch):
+    """The fallbacks above are no accident: where Xlib loads, the handlers go in (here into a
+    stand-in for Xlib, which records them)."""
+    installed = []
+    xlib = types.SimpleNamespace(XSetErrorHandler=lambda handler: installed.append(handler),
+                                 XSetIOErrorHandler=lambda handler: installed.append(handler))
+    monkeypatch.setattr(window, "_handlers", [])
+    monkeypatch.setenv("DISPLAY", ":0")
+    monkeypatch.setattr(ctypes, "CDLL", lambda name: xlib)
+    assert window.survive_window_destruction(lambda: None) is True
+    assert installed == window._handlers and len(installed) == 2
+    assert installed[0](None, None) == 0, "an X error on a window that is no more: ignored"
+    assert window.survive_window_destruction(lambda: None) is False, "once"
+
+
+def test_without_tkinter_a_destroyed_window_raises_runtime_errors(monkeypatch):
+    monkeypatch.delitem(sys.modules, "tkinter", raising=False)
+    assert window.toolkit_errors() == (RuntimeError,)
+    tkinter = types.ModuleType("tkinter")
+    tkinter.TclError = type("TclError", (Exception,), {})
+    monkeypatch.setitem(sys.modules, "tkinter", tkinter)
+    assert window.toolkit_errors() == (tkinter.TclError,)

@@ -1,5 +1,7 @@
-"""visu/files.py: files written whole or not at all, and the movie writers (no TensorFlow)."""
+"""visu/files.py: files written whole or not at all, at the standard size, and the movie writers
+(no TensorFlow)."""
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -96,3 +98,40 @@ def test_an_aborted_mp4_stops_ffmpeg(tmp_path):
     writer.grab_frame()
     writer.abort()
     assert writer.ffmpeg.poll() == -signal.SIGKILL
+
+
+class FakeDashboard:
+    """What the files need of a dashboard: its figure, refresh(), a drawing context."""
+
+    def __init__(self, figure):
+        self.fig, self.refreshed = figure, 0
+        self.drawing_context = contextlib.nullcontext
+
+    def refresh(self):
+        self.refreshed += 1
+
+
+def test_images_and_movie_frames_have_the_standard_size_whatever_the_figure(tmp_path):
+    from PIL import Image
+    figure, line = small_figure()  # 3.2x2.4 inches: a small window, say
+    dashboard = FakeDashboard(figure)
+    files.save_image(str(tmp_path / "x.png"), dashboard)
+    movie = files.Movie(str(tmp_path / "x.gif"), dashboard)
+    for k in range(3):
+        line.set_ydata([0, k])
+        movie.grab()
+    assert movie.finish() is True
+    assert tuple(figure.get_size_inches()) == (3.2, 2.4), "the figure's own size back"
+    assert dashboard.refreshed == 5, "the latest data in every picture"
+    standard = tuple(matplotlib.rcParams["figure.figsize"])
+    with Image.open(tmp_path / "x.png") as image:
+        assert image.size == tuple(round(s * files.IMAGE_DPI) for s in standard)
+    with Image.open(tmp_path / "x.gif") as gif:
+        assert gif.n_frames == 3 and gif.size == tuple(round(s * files.MOVIE_DPI) for s in standard)
+    assert sorted(os.listdir(tmp_path)) == ["x.gif", "x.png"], "no temporary file left"
+
+
+def test_an_empty_movie_leaves_no_file(tmp_path):
+    movie = files.Movie(str(tmp_path / "x.gif"), FakeDashboard(small_figure()[0]))
+    assert movie.finish() is False
+    assert os.listdir(tmp_path) == []

@@ -5,14 +5,12 @@ import hashlib
 import os
 import shutil
 import struct
-import sys
 
 import numpy as np
 import pytest
 
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
-import mnistdata  # noqa: E402
-from mnistdata import MnistDataError  # noqa: E402
+import mnistdata  # (the repository is on sys.path: see conftest.py)
+from mnistdata import MnistDataError
 
 N_TRAIN, N_TEST = 50, 20
 
@@ -230,7 +228,9 @@ def corrupt_case(tmp_path, fname, raw=None, gz_bytes=None):
     else:
         write_gz(path, raw)
     message = load_error(data_dir)
-    assert path in message and "delete" in message
+    # the other files are the user's own: a downloaded MNIST file would not go with them
+    assert path in message and "replace it with a good copy" in message
+    assert "delete it so" not in message
     return message
 
 
@@ -281,7 +281,9 @@ def test_image_label_count_mismatch(tmp_path):
     write_gz(os.path.join(data_dir, mnistdata.TEST_LABELS), idx_labels(labels))
     message = load_error(data_dir)
     assert os.path.join(data_dir, mnistdata.TEST_IMAGES) in message
-    assert os.path.join(data_dir, mnistdata.TEST_LABELS) in message and "delete" in message
+    assert os.path.join(data_dir, mnistdata.TEST_LABELS) in message
+    assert message.endswith("replace both with good copies: deleting both would download the "
+                            "official MNIST files, which would not go with the others")
 
 
 def test_the_download_folder_holds_only_official_files(tmp_path, monkeypatch):
@@ -298,6 +300,72 @@ def test_deleting_is_advised_only_where_a_download_could_replace(tmp_path, monke
     monkeypatch.setattr(mnistdata.os, "access", lambda path, mode: False)  # a read-only folder
     message = load_error(data_dir)
     assert "delete" not in message and "replace it with a good copy (read-only folder)" in message
+
+
+# --- what to do about a damaged file: delete it only where the download brings back a match --
+
+
+def count_as_official(monkeypatch, data_dir, key="mnist"):
+    """Make the synthetic files of data_dir the official files of a known set, as they are now
+    (the md5 of each .gz; the image counts of the synthetic set)."""
+    gz_md5 = {f: hashlib.md5(open(os.path.join(data_dir, f), "rb").read()).hexdigest()
+              for f in mnistdata.FILES}
+    monkeypatch.setattr(mnistdata.DATASETS[key], "gz_md5", gz_md5)
+    for name in mnistdata.FILES:
+        monkeypatch.setitem(mnistdata.COUNTS, name, N_TEST if name.startswith("t10k") else N_TRAIN)
+    return data_dir
+
+
+def truncate(data_dir, name=mnistdata.TRAIN_IMAGES):
+    """Damage a file as an interrupted copy does: its last bytes gone."""
+    path = os.path.join(data_dir, name)
+    write_gz(path, gzip.decompress(open(path, "rb").read())[:-100])
+    return path
+
+
+def test_a_damaged_file_among_official_files_is_to_be_deleted(tmp_path, monkeypatch):
+    data_dir = count_as_official(monkeypatch, make_mnist(tmp_path))
+    assert mnistdata.read_data_sets(data_dir).official
+    path = truncate(data_dir)
+    message = load_error(data_dir)
+    assert message.startswith(f"{path}: truncated")
+    assert message.endswith("; delete it so it is downloaded again")
+
+
+def test_a_damaged_file_among_the_users_own_files_is_to_be_replaced(tmp_path):
+    """Deleting it would bring MNIST's official file beside files that are not MNIST's."""
+    data_dir = make_mnist(tmp_path)
+    path = truncate(data_dir)
+    message = load_error(data_dir)
+    assert message.startswith(f"{path}: truncated") and "delete it so" not in message
+    assert message.endswith("; replace it with a good copy: deleting it would download the "
+                            "official MNIST file, which would not go with the others")
+
+
+def test_a_damaged_file_among_another_sets_files_names_that_set(tmp_path, monkeypatch):
+    """Fashion-MNIST's files under --dataset mnist: the download must be Fashion-MNIST's."""
+    data_dir = count_as_official(monkeypatch, make_mnist(tmp_path), key="fashion")
+    truncate(data_dir, mnistdata.TEST_LABELS)
+    assert load_error(data_dir).endswith(f"; delete it, then run with --dataset fashion "
+                                         f"--data-dir {data_dir} so it is downloaded again")
+
+
+def test_a_folder_of_damaged_files_is_to_be_emptied(tmp_path):
+    """Nothing of the user's would be mixed with the downloads: every file comes again."""
+    for name in mnistdata.FILES:
+        (tmp_path / name).write_bytes(b"<html>404 Not Found</html>")
+    assert load_error(str(tmp_path)).endswith("; delete it so it is downloaded again")
+
+
+def test_no_deleting_in_a_system_folder_even_where_root_may_write(tmp_path, monkeypatch):
+    """A package's files (/usr/share/datasets): os.access says yes to root, deleting is no fix."""
+    data_dir = count_as_official(monkeypatch, make_mnist(tmp_path / "share" / "datasets"))
+    monkeypatch.setattr(mnistdata, "SYSTEM_FOLDERS", [str(tmp_path / "share")])
+    truncate(data_dir)
+    message = load_error(data_dir)
+    assert "delete" not in message
+    assert message.endswith("; replace it with a good copy (a system folder: reinstall the "
+                            "package the files come from)")
 
 
 def test_files_of_no_known_set_are_used_with_a_line_saying_so(tmp_path, capsys):

@@ -52,7 +52,8 @@ def make_rung(nan_at=None, fail_at=None, extra_outputs=False):
         return Ylogits, tf.nn.softmax(Ylogits)
 
     def cross_entropy(Ylogits, Y_):
-        return tf.reduce_mean(tf.nn.softmax_cross_entropy_with_logits(logits=Ylogits, labels=Y_)) * 100
+        entropies = tf.nn.softmax_cross_entropy_with_logits(logits=Ylogits, labels=Y_)
+        return tf.reduce_mean(entropies) * 100
 
     @tf.function
     def evaluate(X, Y_):
@@ -107,7 +108,8 @@ def test_the_runner_trains_every_step_once_and_reports_on_schedule(capsys):
     assert int(rung.steps.numpy()) == 45
     assert re.findall(r"^(\d+): accuracy", out, re.M) == ["0", "10", "20", "30", "40", "45"]
     assert re.findall(r"^(\d+): \*+ epoch", out, re.M) == ["0", "20", "40", "45"]
-    assert out.strip().splitlines()[-1] == f"max test accuracy: {datavis.get_max_test_accuracy():.4f}"
+    best = datavis.get_max_test_accuracy()
+    assert out.strip().splitlines()[-1] == f"max test accuracy: {best:.4f}"
     assert datavis.get_max_test_accuracy() > 0.5, "it learns the bars"
     assert "(lr: 0.05)" in out
 
@@ -195,6 +197,22 @@ def test_a_signal_ends_the_run_through_the_finish(signum, status, capsys, tmp_pa
     assert ("Ctrl-C" if signum == signal.SIGINT else "SIGTERM") in err
     assert out.strip().splitlines()[-1].startswith("max test accuracy: ")
     assert os.listdir(tmp_path) == ["x.png"]
+
+
+def test_in_spyder_text_lines_then_the_dashboard_once_and_a_nan_leaves_the_kernel(capsys,
+                                                                                   monkeypatch):
+    """The renderer says how the run reports, not the mode: in Spyder's console (a kernel whose
+    images cannot be replaced) text lines, the final dashboard once, and no sys.exit."""
+    display = pytest.importorskip("IPython.display")
+    shown = []
+    monkeypatch.setattr(display, "display", lambda image, **kwargs: shown.append(image))
+    animate(arguments(mode="spyder"), make_rung())
+    out = capsys.readouterr().out
+    assert re.findall(r"^(\d+): accuracy", out, re.M) == ["0", "10", "20", "30", "40", "45"]
+    assert len(shown) == 1 and shown[0].data[:4] == b"\x89PNG", "the last frame, once"
+    datavis = animate(arguments("--iterations", "100", mode="spyder"), make_rung(nan_at=12))
+    assert datavis.ending.status == 1, "ended, and the kernel goes on"
+    assert "loss became NaN" in capsys.readouterr().err
 
 
 # --- with a live dashboard, offscreen (as in a window, TFVISU_FORCE_DASHBOARD=1) ---------------

@@ -29,7 +29,8 @@ def display():
     number = next(n for n in range(99, 200) if not os.path.exists(f"/tmp/.X11-unix/X{n}")
                   and not os.path.exists(f"/tmp/.X{n}-lock"))
     server = subprocess.Popen(["Xvfb", f":{number}", "-screen", "0", f"{WIDTH}x{HEIGHT}x24",
-                               "-nolisten", "tcp"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                               "-nolisten", "tcp"],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     deadline = time.time() + 20
     while not os.path.exists(f"/tmp/.X11-unix/X{number}"):
         if server.poll() is not None or time.time() > deadline:
@@ -134,10 +135,11 @@ def press_close_button(display, window):
     xlib.XFlush.argtypes = xlib.XCloseDisplay.argtypes = [ctypes.c_void_p]
 
     class ClientMessage(ctypes.Structure):  # XClientMessageEvent, padded to sizeof(XEvent)
-        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong), ("send_event", ctypes.c_int),
-                    ("display", ctypes.c_void_p), ("window", ctypes.c_ulong),
-                    ("message_type", ctypes.c_ulong), ("format", ctypes.c_int),
-                    ("data", ctypes.c_long * 5), ("pad", ctypes.c_long * 12)]
+        _fields_ = [("type", ctypes.c_int), ("serial", ctypes.c_ulong),
+                    ("send_event", ctypes.c_int), ("display", ctypes.c_void_p),
+                    ("window", ctypes.c_ulong), ("message_type", ctypes.c_ulong),
+                    ("format", ctypes.c_int), ("data", ctypes.c_long * 5),
+                    ("pad", ctypes.c_long * 12)]
 
     connection = xlib.XOpenDisplay(display.encode())
     assert connection, f"cannot open {display}"
@@ -164,8 +166,8 @@ def test_the_window_trains_pauses_switches_panels_and_quits(display, tmp_path):
 
         running = wait_for_training(display, tmp_path)
         assert len(np.unique(running.reshape(-1, 3), axis=0)) > 50, "a blank screen"
-        later = wait_for_change(display, tmp_path / "later.png", running, "the dashboard does not move",
-                                interval=1)
+        later = wait_for_change(display, tmp_path / "later.png", running,
+                                "the dashboard does not move", interval=1)
 
         # Space: training stops, the picture freezes (with the PAUSED flag) ...
         key("space")
@@ -262,7 +264,8 @@ def test_a_window_destroyed_from_outside_ends_the_run_cleanly(display, tmp_path,
         kill_on_failure(run)
         raise
     out, err = finish(run)
-    assert_clean_ending(run, out, err, "window closed" if how == "windowclose" else "window destroyed")
+    reason = "window closed" if how == "windowclose" else "window destroyed"
+    assert_clean_ending(run, out, err, reason)
     assert sorted(os.listdir(tmp_path)) == ["running.png", "x.gif", "x.png"]
 
 

@@ -20,9 +20,8 @@ from matplotlib.collections import PolyCollection
 from matplotlib.colors import to_rgb
 from matplotlib.gridspec import GridSpec
 from matplotlib.text import Annotation
-from matplotlib.transforms import Bbox
 
-from . import pictures
+from . import blitting, pictures
 from .drawpad import DrawPad
 
 # --- settings (the look is in tensorflowvisu.mplstyle) -----------------------------------------
@@ -47,10 +46,6 @@ FIGURE_SPACE = "\u2007"  # as wide as a digit: numbers padded with it keep their
 GROUPS = ("accuracy", "loss", "train digits", "panel 4", "panel 5", "test digits", "status")
 
 
-def rc(name):
-    return matplotlib.rcParams[name]
-
-
 class Dashboard:
     """The panels on `figure`, for a run of `iterations` iterations of the script `title`.
     title4, title5: what panels 4 and 5 show ("Weights" and "Biases" unless the rung says)."""
@@ -73,7 +68,8 @@ class Dashboard:
         self.learning_rate = None
         self.on_layout_change = lambda: self.canvas.draw_idle()  # a renderer may do better
         self.request_frame = lambda groups: None  # a live renderer's: show these groups now
-        self.drawing_context = contextlib.nullcontext  # the renderer's: everything drawn for savefig
+        # the renderer's: every artist drawn, for savefig (a blitting renderer animates some)
+        self.drawing_context = contextlib.nullcontext
         self._train_x, self._train_accuracy, self._train_loss = [], [], []
         self._test_x, self._test_accuracy, self._test_loss = [], [], []
         self._bands = {3: [], 4: []}  # panel -> band edges, one row per training update
@@ -88,7 +84,7 @@ class Dashboard:
     # -- the figure ------------------------------------------------------------------------------
     def _build(self):
         fig = self.fig
-        colors = [c["color"] for c in rc("axes.prop_cycle")]
+        colors = [c["color"] for c in matplotlib.rcParams["axes.prop_cycle"]]
         self.train_color, self.test_color = colors[0], colors[1]
         self.error_rgb = to_rgb(colors[4])
         self._ink = pictures.ink_colors(self.error_rgb)
@@ -136,8 +132,8 @@ class Dashboard:
         if self.classes != [str(d) for d in range(10)]:  # the labels' names, under the errors
             names = [f"{k} {name}" for k, name in enumerate(self.classes)]
             explained += "\n" + "\n".join("   ".join(names[k:k + 5]) for k in (0, 5))
-        for ax, text in ((ax_train, explained),
-                         (ax_test, f"{TEST_ROWS * TEST_COLUMNS:,} test {self.noun}, errors first, on red")):
+        test_caption = f"{TEST_ROWS * TEST_COLUMNS:,} test {self.noun}, errors first, on red"
+        for ax, text in ((ax_train, explained), (ax_test, test_caption)):
             ax.grid(False)
             ax.set_xticks([])
             ax.set_xlabel(text)
@@ -166,7 +162,8 @@ class Dashboard:
             fontweight="bold", color=self.test_color, visible=False))
         panels_4_5 = ("weights+biases" if self.panel_titles[3:5] == PANEL_TITLES[3:5]
                       else "panels 4+5")
-        self.keys_text = fig.text(0.5, 0.008, KEYS_HELP.format(panels_4_5=panels_4_5, noun=self.noun),
+        self.keys_text = fig.text(0.5, 0.008,
+                                  KEYS_HELP.format(panels_4_5=panels_4_5, noun=self.noun),
                                   ha="center", va="bottom", color="0.35")
 
         # What changes from frame to frame, by group: a renderer that blits redraws just these,
@@ -193,21 +190,7 @@ class Dashboard:
 
     def regions(self, renderer):
         """Where each group of changing artists draws, in display pixels (for blitting)."""
-        found = {}
-        for name, artists in self.groups.items():
-            if name == "status":  # its text changes length: the whole line, across the figure
-                box = self.status_text.get_window_extent(renderer)
-                found[name] = Bbox.from_extents(self.fig.bbox.x0, box.y0 - 4, self.fig.bbox.x1,
-                                                box.y1 + 4)
-                continue
-            ax = artists[0].axes
-            if ax.get_visible():
-                box = Bbox.union([ax.bbox, ax.get_tightbbox(renderer)])
-                if ax in self.following:  # new limits: wider tick labels push the y label left
-                    box = Bbox.from_extents(box.x0 - 3 * rc("ytick.labelsize"), box.y0, box.x1,
-                                            box.y1)
-                found[name] = box
-        return found
+        return blitting.regions(self.groups, renderer, following=self.following)
 
     def background_key(self):
         """What the saved background depends on: the layout and the views of the panels (not
@@ -259,7 +242,8 @@ class Dashboard:
         self._test_accuracy.append(accuracy)
         self._test_loss.append(loss)
         n = TEST_ROWS * TEST_COLUMNS
-        self._test_digits = (images[:n], predictions[:n], labels[:n])  # made into an image when drawn
+        # made into an image when drawn
+        self._test_digits = (images[:n], predictions[:n], labels[:n])
         self.iteration = max(self.iteration, i)
         self._pending.update(("test", "status"))
 
@@ -285,14 +269,15 @@ class Dashboard:
             self.test_accuracy_line.set_data(self._test_x, self._test_accuracy)
             self.test_loss_line.set_data(self._test_x, self._test_loss)
             images, predictions, labels = self._test_digits
-            self.test_image.set_data(pictures.digit_grid(images, predictions, labels, TEST_ROWS,
-                                                         TEST_COLUMNS, self._ink, errors_first=True))
+            self.test_image.set_data(pictures.digit_grid(
+                images, predictions, labels, TEST_ROWS, TEST_COLUMNS, self._ink, errors_first=True))
             self.test_count.set_text(pictures.errors_text(predictions, labels))
             self._test_version += 1
             changed.update(("accuracy", "loss", "test digits"))
         if pending & {"train", "test", "limits"}:
             loss = self.axes[1]
-            self._follow(loss, pictures.loss_limits(self._train_loss, self._test_loss, loss.get_ylim()))
+            self._follow(loss, pictures.loss_limits(self._train_loss, self._test_loss,
+                                                    loss.get_ylim()))
             changed.add("loss")
         if pending & {"bands", "limits"} and self._train_x:
             x = np.asarray(self._train_x, np.float64)
@@ -367,7 +352,7 @@ class Dashboard:
             self.on_layout_change()
         elif key == " " and self.ending is None:
             self.set_state(paused=not self.paused)
-        elif key in rc("keymap.home"):
+        elif key in matplotlib.rcParams["keymap.home"]:
             self.reset_zoom()
             self.on_layout_change()
         elif key in ("a", "A"):
@@ -402,21 +387,3 @@ class Dashboard:
         between 0 and 1, the codelab's view."""
         ax = self.axes[0]
         ax.set_ylim((0, 1) if ax.get_ylim() == TOP_ACCURACY else TOP_ACCURACY)
-
-    # -- pictures of it ----------------------------------------------------------------------------
-    @contextlib.contextmanager
-    def standard_size(self):
-        """The figure at its standard size (16x9 inches) and fully drawn, for savefig: images
-        and movie frames have the same size in pixels whatever the window's."""
-        self.refresh()
-        size = self.fig.get_size_inches().copy()
-        standard = tuple(rc("figure.figsize"))
-        resized = not np.allclose(size, standard)
-        if resized:  # the window does not hear of it: no events are handled meanwhile
-            self.fig.set_size_inches(standard, forward=False)
-        try:
-            with self.drawing_context():
-                yield
-        finally:
-            if resized:
-                self.fig.set_size_inches(size, forward=False)

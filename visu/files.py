@@ -1,4 +1,5 @@
-"""Files: images and movies written atomically, and the movie writers.
+"""Files: images and movies written atomically, at the dashboard's standard size, and the movie
+writers.
 
 A file the run writes first goes to a hidden temporary file beside its target, and replaces the
 target only once complete: an ending in the middle (Ctrl-C, a full disk, a bug) never leaves a
@@ -10,8 +11,12 @@ The movie writers build on matplotlib's public `animation.AbstractMovieWriter`:
   (matplotlib's PillowWriter keeps full RGB frames: gigabytes for a 10,000-iteration run);
 - MP4: frames piped to ffmpeg as they come. ffmpeg runs in a session of its own, so that the
   Ctrl-C meant for the run does not kill it before the movie is finished.
+
+Images (--save-image, Ctrl-S) and movie frames (--save-movie) are drawn at the figure's standard
+size (`standard_size`), so that they have the same size in pixels whatever the window's.
 """
 
+import contextlib
 import io
 import os
 import shutil
@@ -19,7 +24,13 @@ import subprocess
 import tempfile
 import zlib
 
+import matplotlib
+import numpy as np
 from matplotlib.animation import AbstractMovieWriter
+
+IMAGE_DPI = 100  # images: 16x9 inches -> 1600x900 pixels
+MOVIE_DPI = 80  # movie frames: 1280x720 pixels
+MOVIE_FPS = 10
 
 _temporary = set()  # temporary files not yet renamed into place or removed
 
@@ -69,6 +80,70 @@ def save_atomically(path, write):
         remove(temp)
 
 
+# --- the dashboard's pictures ------------------------------------------------------------------
+@contextlib.contextmanager
+def standard_size(dashboard):
+    """The dashboard's figure at its standard size (16x9 inches) and fully drawn, for savefig."""
+    dashboard.refresh()
+    figure = dashboard.fig
+    size = figure.get_size_inches().copy()
+    standard = tuple(matplotlib.rcParams["figure.figsize"])
+    resized = not np.allclose(size, standard)
+    if resized:  # the window does not hear of it: no events are handled meanwhile
+        figure.set_size_inches(standard, forward=False)
+    try:
+        with dashboard.drawing_context():  # the renderer's: every artist drawn, blitted or not
+            yield
+    finally:
+        if resized:
+            figure.set_size_inches(size, forward=False)
+
+
+def save_image(path, dashboard):
+    """The dashboard as a PNG image, written whole or not at all."""
+    with standard_size(dashboard):
+        save_atomically(path, lambda temp: dashboard.fig.savefig(temp, format="png",
+                                                                 dpi=IMAGE_DPI))
+
+
+class Movie:
+    """--save-movie: one frame per training update, written to a temporary file that becomes
+    the movie once finished."""
+
+    def __init__(self, path, dashboard):
+        self.path, self.dashboard = path, dashboard
+        extension = "." + path.rsplit(".", 1)[-1].lower()
+        self.temp = temporary_beside(path, extension)
+        self.writer = movie_writer(path, MOVIE_FPS)
+        with standard_size(dashboard):  # the frame size: from the standard figure size
+            self.writer.setup(dashboard.fig, self.temp, dpi=MOVIE_DPI)
+        self.open = True
+
+    def grab(self):
+        with standard_size(self.dashboard):
+            self.writer.grab_frame()
+
+    def finish(self):
+        """Write the movie; an empty one (no frame recorded) is removed. True if written."""
+        self.open = False
+        if self.writer.frames == 0:
+            self.abort()
+            return False
+        try:
+            self.writer.finish()
+            put_in_place(self.temp, self.path)
+            return True
+        finally:
+            remove(self.temp)
+
+    def abort(self):
+        if self.open and hasattr(self.writer, "abort"):
+            self.writer.abort()
+        self.open = False
+        remove(self.temp)
+
+
+# --- the movie writers ---------------------------------------------------------------------------
 def movie_writer(path, fps):
     """The writer for a .gif or an .mp4 file."""
     if path.lower().endswith(".gif"):

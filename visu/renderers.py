@@ -13,6 +13,11 @@ The dashboard draws into a figure; a renderer makes that figure and shows it:
 `choose()` picks one for the run's mode. A renderer is driven by the runner: `frame()` at each
 update point, `tick()` between training chunks (events; blocks while paused; False once the
 window is closed), `wait_until_closed()` at the end of a completed run, `close()` always.
+
+A renderer also tells the runner how the run reports beside the frames (`text_lines`,
+`progress_line`, `exits_the_script`): the runner asks the renderer, never the mode. They follow
+from three facts a renderer's class states, `live`, `on_screen` and `in_kernel`, so a new sink
+says how its runs report in its own class (and `choose()` names it).
 """
 
 import os
@@ -23,6 +28,7 @@ import time
 import matplotlib
 import matplotlib.style
 
+from . import flags
 from .dashboard import STYLE_FILE
 from .startup import held_signals
 
@@ -30,7 +36,8 @@ DRAW_BUDGET = 20  # --fast: the next frame waits 20x a frame's duration: ~5% of 
 
 
 def choose(mode, fast=False, title=""):
-    """The renderer for a run: mode is "window", "notebook" or "text" (from flags.choose_mode)."""
+    """The renderer for a run: mode is "window", "notebook", "spyder" or "text" (from
+    flags.choose_mode)."""
     if mode == "window":
         from .window import WindowRenderer
         return WindowRenderer(title, every_update=not fast)
@@ -43,8 +50,11 @@ def choose(mode, fast=False, title=""):
         from .notebook import NotebookRenderer
         return NotebookRenderer(title, live=False)
     if os.environ.get("TFVISU_FORCE_DASHBOARD", "") not in ("", "0"):
-        return AggLiveRenderer(title, every_update=not fast)
-    return Renderer(title)
+        renderer = AggLiveRenderer(title, every_update=not fast)
+    else:
+        renderer = Renderer(title)
+    renderer.in_kernel = flags.in_notebook()  # --text in a notebook: the kernel lives on
+    return renderer
 
 
 def new_agg_figure():
@@ -59,7 +69,26 @@ def new_agg_figure():
 class Renderer:
     """Offscreen: the dashboard is drawn only for the image and movie files."""
 
-    live = False
+    live = False  # frames while training
+    on_screen = False  # someone sees the dashboard (its frames, or its last one at the end)
+    in_kernel = False  # in a notebook's kernel, which lives on after the script
+
+    @property
+    def text_lines(self):
+        """A line on standard output per report, unless live frames on screen show them."""
+        return not (self.live and self.on_screen)
+
+    @property
+    def progress_line(self):
+        """One line rewritten in place at each test: under a notebook's live frames (a window
+        has its status line)."""
+        return self.live and self.on_screen and self.in_kernel
+
+    @property
+    def exits_the_script(self):
+        """Whether a run ended by a signal or a NaN then ends the script (sys.exit with its
+        status): not in a notebook's kernel, which goes on."""
+        return not self.in_kernel
 
     def __init__(self, title=""):
         self.title = title
@@ -105,6 +134,7 @@ class LiveRenderer(Renderer):
     (`present(changed)`) and how to handle events (`handle_events()`, `wait_for_events(s)`)."""
 
     live = True
+    on_screen = True
 
     def __init__(self, title="", every_update=True):
         super().__init__(title)
@@ -200,6 +230,8 @@ class LiveRenderer(Renderer):
 class AggLiveRenderer(LiveRenderer):
     """Live frames drawn offscreen, by blitting as in a window, without a window: what the live
     dashboard costs training, measured without a screen (bench/overhead.py)."""
+
+    on_screen = False  # measured, not seen: the run reports in text lines
 
     def attach(self, dashboard):
         super().attach(dashboard)

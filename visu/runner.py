@@ -19,15 +19,11 @@ import time
 
 import numpy as np
 
-from . import files, flags, predict, renderers
+from . import files, predict, renderers
 from . import weights as weightfile
 from .dashboard import Dashboard
 from .startup import Terminated, held_signals
 from .training import Trainer, update_points
-
-IMAGE_DPI = 100  # --save-image: 16x9 inches -> 1600x900 pixels
-MOVIE_DPI = 80  # movie frames: 1280x720 pixels
-MOVIE_FPS = 10
 
 
 class LossIsNaN(Exception):
@@ -68,7 +64,7 @@ def label_numbers(labels):
     return np.argmax(labels, 1) if labels.ndim == 2 else labels.astype(np.int64)
 
 
-# --- the run ------------------------------------------------------------------------------------------
+# --- the run ------------------------------------------------------------------------------------
 class MnistDataVis:
     """Trains a rung and shows it: a live six-panel dashboard, or text lines with --text.
     title4, title5: what panels 4 and 5 show (see `animate`)."""
@@ -77,12 +73,12 @@ class MnistDataVis:
         self.args = args
         self.title = title or getattr(args, "script", None) or "mnist"
         self.titles = (title4, title5)
-        self.mode = getattr(args, "mode", "text")
-        self.text_lines = self.mode in ("text", "spyder")  # a line per report
-        self.progress_line = self.mode == "notebook"  # one line, rewritten in place
+        # where the frames go, and how the run reports beside them (text lines, a progress
+        # line, whether an ending ends the script): the renderer says, whatever the mode
+        self.renderer = renderers.choose(getattr(args, "mode", "text"),
+                                         fast=getattr(args, "fast", False), title=self.title)
         self.test_accuracies = []
-        self.dashboard = None
-        self.renderer = None
+        self.dashboard = None  # when something shows or saves it
         self.movie = None
         self.interrupted_at = None
         self.ending = None
@@ -106,14 +102,13 @@ class MnistDataVis:
         self.evaluate, self.mnist = evaluate, mnist
         # the rung's variables (W1, B1...), by name, for --save-weights and --load-weights
         self.variables = weightfile.variables_of(inspect.currentframe().f_back.f_globals)
-        self.log = None  # --logdir
         self.weights, self.biases, self.learning_rate = weights, biases, learning_rate
         self.i = 0
         self.worker, self.chunk = None, None  # the training thread, and its chunk under way
         with held_signals():
             self._run(training_step, train_data_update_freq, test_data_update_freq,
                       more_tests_at_start)
-            if self.ending.exits and not flags.in_notebook():
+            if self.ending.exits and self.renderer.exits_the_script:
                 # the script ends here, the signals still held: a late Ctrl-C is harmless
                 sys.exit(self.ending.status)
 
@@ -140,13 +135,13 @@ class MnistDataVis:
         finally:
             self._close()
 
-    # -- training -------------------------------------------------------------------------------------
+    # -- training ----------------------------------------------------------------------------------
     def _train(self, points):
         """Train from one update point to the next and report there. With a live dashboard,
         training goes on in a worker thread (TensorFlow computes without Python's lock) while
         this thread draws the last update's frame and handles the window's events; reports are
         taken between two chunks, when no training runs, so they see one state of the network."""
-        live = self.renderer is not None and self.renderer.live
+        live = self.renderer.live
         if live:
             self.worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="training")
         schedule = list(points.items())
@@ -158,7 +153,7 @@ class MnistDataVis:
                 self._test_update(point)
             if live and k + 1 < len(schedule) and not self.renderer.paused():
                 self._start_training(schedule[k + 1][0])  # meanwhile: the frame, the movie
-            if self.renderer is not None:
+            if live:
                 self.renderer.frame()
             if train_update and self.movie is not None:
                 self.movie.grab()
@@ -177,14 +172,14 @@ class MnistDataVis:
                 else:
                     self._start_training(point)
             if self.chunk is not None:
-                while not self.chunk.done() and not self.renderer.gone() and not held_signals.received:
+                while not (self.chunk.done() or self.renderer.gone() or held_signals.received):
                     # wakes as soon as the chunk is done; meanwhile, the window's events
                     concurrent.futures.wait([self.chunk], timeout=0.03)
                     self.renderer.handle_events()
                 self._wait_for_training()
             self.i = self.trainer.i
             held_signals.stop_if_asked()
-            if self.renderer is not None and not self.renderer.tick():  # (waits while paused)
+            if self.dashboard is not None and not self.renderer.tick():  # (waits while paused)
                 raise WindowClosed
             held_signals.stop_if_asked()
             if self.trainer.i >= point:
@@ -209,7 +204,7 @@ class MnistDataVis:
                 "cross-entropy: compute it from the logits with "
                 "tf.nn.softmax_cross_entropy_with_logits, as rung 2.0 does "
                 "(a learning rate that is too high does it too)")
-        if self.text_lines:
+        if self.renderer.text_lines:
             lr = f" (lr: {learning_rate:.6g})" if learning_rate is not None else ""
             print(f"{i}: accuracy: {accuracy:.4f} loss: {loss:.4f}{lr}", flush=True)
         if self.dashboard or self.log:
@@ -238,14 +233,14 @@ class MnistDataVis:
             progress = (f"{100 * i / self.iterations:.0f}%, {i / elapsed:.0f} it/s, "
                         f"{duration(elapsed)} elapsed")
             progress += f", {duration(remaining)} left" if i < self.iterations else ""
-        if self.text_lines:
+        if self.renderer.text_lines:
             print(f"{i}: ********* epoch {self.mnist.train.epoch:.2f} ********* "
                   f"test accuracy: {accuracy:.4f} test loss: {loss:.4f}"
                   + (f" [{progress}]" if progress else ""), flush=True)
-        if self.progress_line:
+        if self.renderer.progress_line:
             print(f"\riteration {i:,} of {self.iterations:,}: test accuracy {accuracy:.4f} "
-                  f"(best {self.get_max_test_accuracy():.4f})" + (f" [{progress}]" if progress else "")
-                  + " " * 10, end="", flush=True)
+                  f"(best {self.get_max_test_accuracy():.4f})"
+                  + (f" [{progress}]" if progress else "") + " " * 10, end="", flush=True)
         if self.dashboard:
             self.dashboard.update_test(i, accuracy, loss, test.images, np.argmax(Y, 1),
                                        label_numbers(test.labels))
@@ -255,11 +250,9 @@ class MnistDataVis:
     # -- the dashboard and its files ---------------------------------------------------------------
     def _open_dashboard(self):
         """The dashboard, when something shows or saves it."""
-        self.renderer = renderers.choose(self.mode, fast=getattr(self.args, "fast", False),
-                                         title=self.title)
-        if not (self.renderer.live or self.args.save_image or self.args.save_movie):
-            self.renderer = None
-            return
+        if not (self.renderer.live or self.renderer.on_screen or self.args.save_image
+                or self.args.save_movie):
+            return  # text lines only
         self.renderer.on_display_lost = self._display_lost
         figure = self.renderer.new_figure()
         self.dashboard = Dashboard(figure, self.title, self.iterations, *self.titles,
@@ -268,7 +261,7 @@ class MnistDataVis:
         self.dashboard.pad.predict = lambda image: self.predict(image[None])[0]
         self.renderer.attach(self.dashboard)
         if self.args.save_movie:
-            self.movie = Movie(self.args.save_movie, self.dashboard)
+            self.movie = files.Movie(self.args.save_movie, self.dashboard)
 
     def _finish(self, ending):
         """The one finish of every run. A second Ctrl-C or a SIGTERM meanwhile only gets a line
@@ -290,15 +283,16 @@ class MnistDataVis:
             if self.movie is not None:
                 self._save(self.args.save_movie, self.movie.finish)
             if self.args.save_image:
-                self._save(self.args.save_image, self._save_image)
+                self._save(self.args.save_image,
+                           lambda: files.save_image(self.args.save_image, self.dashboard))
         if getattr(self.args, "save_weights", None):
             self._save(self.args.save_weights, lambda: weightfile.save(
-                self.args.save_weights, self.variables, self.title) or True)
+                self.args.save_weights, self.variables, self.title))
         if ending.done:
             self._predictions()
         self._print_summary()
         held_signals.finishing = False
-        if ending.done and self.renderer is not None:
+        if ending.done and self.dashboard is not None:
             self.renderer.wait_until_closed()  # Ctrl-C closes it too
 
     def _start_files(self):
@@ -320,16 +314,15 @@ class MnistDataVis:
 
     def _predictions(self):
         """--predict: the images, classified by the trained network."""
-        classes = getattr(self.mnist, "classes", [str(d) for d in range(10)])
-        box = 20 if classes == [str(d) for d in range(10)] else 28  # Fashion-MNIST fills 28x28
+        classes = getattr(self.mnist, "classes", predict.DIGITS)
         for path in getattr(self.args, "predict", None) or []:
-            image = predict.mnist_like(predict.read_image(path), box=box)
+            image = predict.like_training_images(predict.read_image(path), classes)
             print(predict.describe(path, self.predict(image[None])[0], classes), flush=True)
 
     def _display_lost(self):
         """The window's connection to the screen was cut (xkill): finish without the window,
-        from inside the window toolkit (see window.survive_window_destruction)."""
-        self.renderer.closed = True
+        from inside the window toolkit (see window.survive_window_destruction), the window
+        renderer closed and its figure offscreen already."""
         if self.ending is None:
             self.ending = Ending("window destroyed")
             self._finish(self.ending)
@@ -339,21 +332,16 @@ class MnistDataVis:
         sys.stderr.flush()
 
     def _save(self, path, write):
+        """write() writes path; False: it had nothing to write (an empty movie)."""
         try:
-            if write():
+            if write() is not False:
                 print(f"saved {path}", flush=True)
         except OSError as exc:
             say(f"error: cannot write {path}: {exc.strerror or exc}")
 
-    def _save_image(self):
-        with self.dashboard.standard_size():
-            files.save_atomically(self.args.save_image, lambda temp: self.dashboard.fig.savefig(
-                temp, format="png", dpi=IMAGE_DPI))
-        return True
-
     def _print_summary(self):
         elapsed = time.perf_counter() - getattr(self, "start_time", time.perf_counter())
-        if self.progress_line:
+        if self.renderer.progress_line:
             print()  # below the progress line
         try:
             if self.test_accuracies:
@@ -371,46 +359,9 @@ class MnistDataVis:
             self.log.close()
         if self.movie is not None:
             self.movie.abort()
-        if self.renderer is not None:
+        if self.renderer is not None:  # (None: the display was lost, nothing left to close)
             self.renderer.close()
         files.remove_temporary_files()
-
-
-class Movie:
-    """--save-movie: one frame per training update, written to a temporary file that becomes
-    the movie once finished."""
-
-    def __init__(self, path, dashboard):
-        self.path, self.dashboard = path, dashboard
-        extension = "." + path.rsplit(".", 1)[-1].lower()
-        self.temp = files.temporary_beside(path, extension)
-        self.writer = files.movie_writer(path, MOVIE_FPS)
-        with dashboard.standard_size():  # the frame size: from the standard figure size
-            self.writer.setup(dashboard.fig, self.temp, dpi=MOVIE_DPI)
-        self.open = True
-
-    def grab(self):
-        with self.dashboard.standard_size():
-            self.writer.grab_frame()
-
-    def finish(self):
-        """Write the movie; an empty one (no frame recorded) is removed. True if written."""
-        self.open = False
-        if self.writer.frames == 0:
-            self.abort()
-            return False
-        try:
-            self.writer.finish()
-            files.put_in_place(self.temp, self.path)
-            return True
-        finally:
-            files.remove(self.temp)
-
-    def abort(self):
-        if self.open and hasattr(self.writer, "abort"):
-            self.writer.abort()
-        self.open = False
-        files.remove(self.temp)
 
 
 def say(message):

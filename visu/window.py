@@ -21,8 +21,6 @@ from .dashboard import STYLE_FILE
 from .renderers import LiveRenderer
 from .startup import held_signals
 
-IMAGE_DPI = 100  # Ctrl-S: 16x9 inches -> 1600x900 pixels, whatever the window's size
-
 
 class WindowRenderer(LiveRenderer):
     on_display_lost = None  # the runner's: finish the run without the window, then exit
@@ -31,7 +29,7 @@ class WindowRenderer(LiveRenderer):
     def new_figure(self):
         import matplotlib.pyplot as plt
         if matplotlib.get_backend().lower().startswith("tk"):
-            survive_window_destruction(lambda: self.on_display_lost and self.on_display_lost())
+            survive_window_destruction(self._display_lost)
         matplotlib.style.use(STYLE_FILE)
         dpi = screen_dpi(matplotlib.rcParams["figure.figsize"], matplotlib.rcParams["figure.dpi"])
         figure = plt.figure(num=self.title, dpi=dpi)
@@ -100,9 +98,7 @@ class WindowRenderer(LiveRenderer):
         name = os.path.splitext(os.path.basename(self.title))[0] or "dashboard"
         path = os.path.abspath(f"{name}-{self.dashboard.iteration}.png")
         try:
-            with self.dashboard.standard_size():
-                files.save_atomically(path, lambda temp: self.dashboard.fig.savefig(
-                    temp, format="png", dpi=IMAGE_DPI))
+            files.save_image(path, self.dashboard)  # 1600x900 pixels, whatever the window's size
         except OSError as exc:
             print(f"error: cannot save {path} ({exc.strerror or exc}): run the script from a "
                   "folder you can write to", file=sys.stderr, flush=True)
@@ -111,6 +107,18 @@ class WindowRenderer(LiveRenderer):
         return path
 
     # -- the window's toolkit ----------------------------------------------------------------------
+    def _display_lost(self):
+        """The connection to the screen was cut (xkill). The figure moves to an offscreen canvas
+        of its own, so that drawing it for the files still to write calls no toolkit (a draw
+        on the window's canvas sets its wait cursor: a crash, without a screen), then the
+        runner finishes the run."""
+        self.closed = True
+        if self.dashboard is not None:
+            from matplotlib.backends.backend_agg import FigureCanvasAgg
+            FigureCanvasAgg(self.dashboard.fig)  # the figure's canvas from now on
+        if self.on_display_lost is not None:
+            self.on_display_lost()
+
     def gone(self):
         """Closed (Q, the close button, plt.close) or destroyed from outside."""
         if not self.closed:
