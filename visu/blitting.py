@@ -8,7 +8,8 @@ copies just those regions to the screen (`canvas.blit`).
 
 Two additions to the guide's BlitManager:
 - groups: artists are redrawn by group (a panel, the status line), each in a region of the
-  figure, and only the regions of the groups that changed are copied to the screen;
+  figure (`regions()`: its panel with its labels, or a strip across the figure), and only the
+  regions of the groups that changed are copied to the screen;
 - cached artists: slow ones (a y axis with its tick labels, a legend) are drawn once, kept as
   pixels and pasted back while their key (their limits, say) is unchanged: a y axis with its
   panel's background (what comes after it is drawn over it), anything else as its own box.
@@ -19,6 +20,7 @@ every artist drawn as usual.
 
 import contextlib
 
+import matplotlib
 from matplotlib.axis import Axis
 from matplotlib.transforms import Bbox
 
@@ -28,13 +30,16 @@ class BlitManager:
     regions(renderer): {name: Bbox} in display pixels, where each group draws (asked after each
     full draw). cached: {artist: key function}. background_key(): what the background depends
     on beyond the canvas's size (the layout, the axes' limits): a change makes the next frame a
-    full draw."""
+    full draw. show(boxes): puts the regions redrawn on screen; given, the canvas is blitted
+    even if it says it cannot (ipympl's: its blit() sends the changed pixels as one image);
+    by default, canvas.blit of each region, where canvas.supports_blit."""
 
-    def __init__(self, canvas, groups, regions, cached=None, background_key=None):
+    def __init__(self, canvas, groups, regions, cached=None, background_key=None, show=None):
         self.canvas = canvas
         self.figure = canvas.figure
         self.groups = groups
-        self.blits = bool(getattr(canvas, "supports_blit", False))
+        self.blits = show is not None or bool(getattr(canvas, "supports_blit", False))
+        self._show = show or (lambda boxes: [canvas.blit(box) for box in boxes])
         self._regions_of = regions
         self._cached = cached or {}
         self._background_key = background_key or (lambda: None)
@@ -83,8 +88,7 @@ class BlitManager:
         for name in names:
             self.canvas.restore_region(self._backgrounds[name])
         self._draw(names)
-        for name in names:
-            self.canvas.blit(self._regions[name])
+        self._show([self._regions[name] for name in names])
 
     def _with_overlapping(self, names):
         """The groups named and those whose regions overlap theirs: restoring a region's
@@ -101,7 +105,8 @@ class BlitManager:
     def _draw(self, names):
         renderer = self.canvas.get_renderer()
         for artist in self.artists(names):
-            if not artist.get_visible() or (artist.axes is not None and not artist.axes.get_visible()):
+            hidden_panel = artist.axes is not None and not artist.axes.get_visible()
+            if not artist.get_visible() or hidden_panel:
                 continue
             key_of = self._cached.get(artist)
             if key_of is None:
@@ -131,6 +136,28 @@ class BlitManager:
             self._everything_drawn = False
             if self.blits:
                 self._set_animated(True)
+
+
+def regions(groups, renderer, following=()):
+    """Where each group of artists draws, in display pixels: the panel of its first artist with
+    what sticks out of it (tick labels, title); for a group of the figure's own texts (a status
+    line, whose length changes), a strip across the figure. Groups on hidden panels have none.
+    following: the panels whose y limits follow the data: wider tick labels push their y label
+    left, out of the panel's box of the last full draw."""
+    found = {}
+    for name, artists in groups.items():
+        first = artists[0]
+        ax = first.axes
+        if ax is None:
+            figure_box, box = first.figure.bbox, first.get_window_extent(renderer)
+            found[name] = Bbox.from_extents(figure_box.x0, box.y0 - 4, figure_box.x1, box.y1 + 4)
+        elif ax.get_visible():
+            box = Bbox.union([ax.bbox, ax.get_tightbbox(renderer)])
+            if ax in following:
+                box = Bbox.from_extents(box.x0 - 3 * matplotlib.rcParams["ytick.labelsize"],
+                                        box.y0, box.x1, box.y1)
+            found[name] = box
+    return found
 
 
 def _pixel_bounds(box, figure_box):

@@ -4,12 +4,16 @@ that runs the rung (`%run mnist_1.0_softmax.py`).
 - `NotebookRenderer`, with matplotlib's default inline backend: the dashboard is one image in
   the cell's output, replaced in place at every frame (a display handle's `update`: one output
   area, not an image per frame). The frames travel to a browser, often a remote one (Colab):
-  each is drawn offscreen at 1120x630 and sent as a PNG in 256 colours (~65 KB: a full run of
-  rung 1.0, 210 frames, streams ~13 MB). It stays as the cell's output at the end.
-- `WidgetRenderer`, after `%matplotlib widget` (ipympl): the dashboard is an interactive canvas;
-  frames are blitted and pushed to it. Its keys (1-9, 0, O, H) and the mouse work on it, once
-  the cell is done: while the cell trains, the kernel, busy, holds the events back. The
-  notebook's Stop button (interrupt the kernel) ends the run as Ctrl-C does.
+  each is drawn offscreen at 1120x630 and sent as a PNG in 256 colours, in base64 in the
+  message. Measured (bench/notebook.py), a full run of rung 1.0 (2,000 iterations): 203 frames,
+  ~62 KB of PNG each (83 KB in base64), 12.6 MB of PNG, 16.8 MB as sent. It stays as the cell's
+  output at the end.
+- `WidgetRenderer`, after `%matplotlib widget` (ipympl): the dashboard is an interactive canvas
+  (1120x630 too), fed while the network trains: each frame is blitted and pushed to it as one
+  PNG of the pixels that changed. The same run: 204 frames, median 41 KB (196 KB when the test
+  digits change), 14 MB in all. Its keys (1-9, 0, A, O, H, D) and the mouse work on it once the
+  cell is done: while the cell runs, the busy kernel holds the browser's messages back (see
+  the class). The notebook's Stop button (interrupt the kernel) ends the run as Ctrl-C does.
 - Spyder's console shows images but cannot replace them in place: the run is in text there,
   and the final dashboard is shown once, at the end (`live=False`).
 """
@@ -52,10 +56,12 @@ class NotebookRenderer(LiveRenderer):
     """The dashboard as one image in the cell's output, replaced at every frame; live=False:
     shown once, at the end."""
 
+    in_kernel = True  # in a notebook's kernel, which outlives the script: see renderers.Renderer
+
     def __init__(self, title="", every_update=True, live=True):
         super().__init__(title, every_update)
         self.live = live
-        self.bytes_sent = 0  # of all the frames, for the report
+        self.bytes_sent = 0  # PNG bytes of all the frames, for the report (4/3 of it as sent)
         self.handle = None
 
     def new_figure(self):
@@ -100,22 +106,96 @@ class NotebookRenderer(LiveRenderer):
 
 
 class WidgetRenderer(WindowRenderer):
-    """The dashboard as ipympl's interactive canvas in the cell's output."""
+    """The dashboard as ipympl's interactive canvas in the cell's output.
+
+    Frames: the groups that changed are blitted into the canvas's pixels, then pushed to the
+    widget at once: `canvas.blit()` on ipympl's canvas sends one PNG of the pixels that changed
+    since the last image (a "diff" image). Its `draw_idle()` would only ask the browser to ask
+    for an image, a request the busy kernel reads once the cell is done.
+
+    Keys and mouse: the browser sends them as the widget's messages, on the kernel's shell
+    channel; the kernel reads that channel only between cells (ipykernel 7 reads a comm's
+    messages during an async cell's awaits, not during `%run`). So while the network trains they
+    wait, and act in order once the cell is done; then the keys (1-9, 0, O, H, A, D) and the
+    mouse work on the canvas, redrawn at once. Space (pause) cannot reach a running cell; the
+    notebook's Stop button (interrupt the kernel) ends the run as Ctrl-C does.
+    """
+
+    in_kernel = True  # as NotebookRenderer's
 
     def new_figure(self):
         import matplotlib.pyplot as plt
         matplotlib.style.use(STYLE_FILE)
-        with plt.ioff():  # shown once, by attach(), not again at the end of the cell
-            figure = plt.figure(num=self.title)
+        # shown once, by attach(), not again at the end of the cell; a figure of its own (not
+        # num=title: a rung run again would draw into its last run's figure); as wide as the
+        # inline image: it fits a notebook's column, and its frames are half the bytes
+        with plt.ioff():
+            figure = plt.figure(dpi=FRAME_DPI)
         self.manager = figure.canvas.manager
         return figure
 
+    def attach(self, dashboard):
+        # not the window's attach: no window to wait for, and one image pushed per frame
+        LiveRenderer.attach(self, dashboard)
+        self.canvas = dashboard.canvas
+        self.blitter = BlitManager(self.canvas, dashboard.groups, dashboard.regions,
+                                   dashboard.cached, dashboard.background_key,
+                                   show=self._push)
+        dashboard.drawing_context = self.blitter.everything_drawn
+        dashboard.on_layout_change = self._redraw_now
+        dashboard.request_frame = self.present
+        self.canvas.mpl_connect("key_press_event", self._on_key)
+        # no pause here: Space cannot reach the running cell (see above), nor a finished run
+        keys = dashboard.keys_text
+        keys.set_text(keys.get_text().replace("   Space pause", ""))
+        send_frames_as_png(self.canvas)
+        self.manager.set_window_title(self.title)
+        self.manager.show()  # the widget, in the cell's output
+        self.canvas.draw()  # the empty dashboard, pushed to it
+
+    def present(self, changed):
+        """A frame; also after the run (the drawing pad), the canvas staying live."""
+        self.blitter.update(changed)
+
+    def _push(self, boxes):
+        """The regions just blitted, to the widget: ipympl's `canvas.blit()` sends one PNG of
+        all the pixels that changed since its last image, whatever the box (one per region
+        would send empty images after the first, and the browser may drop an image that the
+        next replaces before it is decoded)."""
+        if boxes:
+            self.canvas.blit()
+
+    def _redraw_now(self):
+        """A key changed the picture (layout, zoom): drawn and pushed now, also after the run,
+        whatever pyplot's interactive mode."""
+        self.dashboard.refresh()
+        self.canvas.draw()
+
+    def handle_events(self):
+        """Nothing to handle while the cell runs: the kernel holds the widget's messages."""
+
     def wait_for_events(self, seconds):
-        time.sleep(seconds)  # the busy kernel handles no event: nothing to wait for
+        time.sleep(seconds)
 
     def wait_until_closed(self):
         """The end of the run: the canvas stays in the cell's output, interactive."""
         self.frame(force=True)
 
     def close(self):
-        self.closed = True  # the figure stays, for the keys and the mouse
+        LiveRenderer.close(self)  # the frame report; not the window's: the figure stays, live
+
+
+def send_frames_as_png(canvas):
+    """Make ipympl send each frame as a PNG from the start. Until the browser's first message
+    ("initialized") is read, ipympl sends a frame as its raw pixels (2.8 MB at 1120x630), which
+    the browser cannot show, and keeps a PNG of it in the widget's state (for a notebook run
+    without a browser). A busy kernel reads that message only once the cell is done: without
+    this, no frame of the run would show. The price: a notebook run without a browser
+    (nbconvert --execute) keeps the widget's first picture in its saved state. ipympl
+    (0.8-0.10) has no public way to say it; this is its Canvas's `syncing_data_url` attribute.
+    Where it is missing (another version), frames go as that version sends them. Returns
+    whether it was set."""
+    if not hasattr(canvas, "syncing_data_url"):
+        return False
+    canvas.syncing_data_url = False
+    return True
