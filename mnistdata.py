@@ -35,6 +35,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 import zlib
 
@@ -187,6 +188,9 @@ def read_data_sets(data_dir=None, dataset="mnist", one_hot=True, reshape=False):
     """
     known = _known(dataset)
     data_dir = resolve_data_dir(data_dir, dataset)
+    loaded = _take_prefetched((data_dir, dataset, one_hot, reshape))
+    if loaded is not None:
+        return loaded
     own_folder = data_dir == os.path.abspath(known.folder)  # where we download: official files only
     _fetch_missing(data_dir, known)
     try:
@@ -279,8 +283,60 @@ def _read_raw(path):
 
 
 def note(message):
-    """A line on stderr about the data (not an error)."""
-    print(message, file=sys.stderr, flush=True)
+    """A line on stderr about the data (not an error); kept for later while prefetching."""
+    held = getattr(_prefetching, "notes", None)
+    if held is not None:
+        held.append(message)
+    else:
+        print(message, file=sys.stderr, flush=True)
+
+
+# --- reading the files while TensorFlow loads -----------------------------------------------------
+_prefetched = {}  # (folder, dataset, one_hot, reshape) -> (thread, its result)
+_prefetching = threading.local()  # .notes: the prefetching thread's notes, held back
+
+
+def prefetch(data_dir=None, dataset="mnist", one_hot=True, reshape=False):
+    """Start reading a data set in a thread; the next read_data_sets with the same arguments
+    takes what it read. The rungs load TensorFlow (seconds), then the data (~0.3 s): the two
+    overlap, gzip and the checksums running outside Python's lock. Only when the four files
+    are there: a download, and any problem with the files, are left to read_data_sets, which
+    reports them where the rung asks for the data. Returns whether it started."""
+    try:
+        folder = resolve_data_dir(data_dir, _known(dataset).key)
+    except MnistDataError:
+        return False
+    if not all(os.path.isfile(os.path.join(folder, name)) for name in FILES):
+        return False
+    result = {}
+
+    def read():
+        _prefetching.notes = []
+        try:
+            result["data"] = read_data_sets(folder, dataset, one_hot, reshape)
+        except Exception:  # noqa: BLE001  (read_data_sets reads again, and says what is wrong)
+            pass
+        result["notes"] = _prefetching.notes
+
+    key = (folder, dataset, one_hot, reshape)
+    _prefetched[key] = (threading.Thread(target=read, name="prefetch", daemon=True), result)
+    _prefetched[key][0].start()
+    return True
+
+
+def _take_prefetched(key):
+    """The data set prefetch() read for these arguments (its notes said now), or None."""
+    if getattr(_prefetching, "notes", None) is not None:
+        return None  # this is the prefetching thread
+    thread, result = _prefetched.pop(key, (None, None))
+    if thread is None:
+        return None
+    thread.join()
+    if "data" not in result:
+        return None  # read again: that reading says what went wrong
+    for message in result["notes"]:
+        note(message)
+    return result["data"]
 
 
 def _fetch_missing(data_dir, known):

@@ -56,6 +56,7 @@ def parse_args(description=None, argv=None, iterations=None):
     print(f"{args.script}: {args.iterations:,} iterations on {dataset} from "
           f"{mnistdata.resolve_data_dir(args.data_dir, args.dataset)}, seed {args.seed}; "
           "loading TensorFlow", flush=True)
+    mnistdata.prefetch(args.data_dir, args.dataset)  # read while TensorFlow loads
     # Ctrl-C or SIGTERM meanwhile: acted on once TensorFlow is loaded (raised inside its import,
     # they can be swallowed), as "stopped before training started"
     with startup.held_signals():

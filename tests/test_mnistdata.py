@@ -451,3 +451,39 @@ def test_fashion_mnist_downloads_from_its_own_mirrors_into_its_own_folder(tmp_pa
 def test_an_unknown_data_set_is_a_one_line_error():
     with pytest.raises(MnistDataError, match="unknown data set 'emnist': choose one of mnist, fashion"):
         mnistdata.read_data_sets(dataset="emnist")
+
+
+# --- read while TensorFlow loads ----------------------------------------------
+
+
+def test_a_prefetched_set_is_the_one_read_data_sets_returns_and_its_note_comes_then(tmp_path,
+                                                                                    capsys):
+    folder = make_mnist(tmp_path)  # no known set: one note, "used as they are"
+    assert mnistdata.prefetch(folder)
+    assert capsys.readouterr().err == "", "the note waits for the rung to ask for the data"
+    prefetched = mnistdata.read_data_sets(folder)
+    assert capsys.readouterr().err.count("used as they are") == 1
+    again = mnistdata.read_data_sets(folder)  # read anew: a prefetch is taken once
+    assert prefetched is not again
+    np.testing.assert_array_equal(prefetched.train.images, again.train.images)
+    np.testing.assert_array_equal(prefetched.test.labels, again.test.labels)
+
+
+def test_a_prefetch_is_taken_only_with_the_same_arguments(tmp_path):
+    folder = make_mnist(tmp_path)
+    mnistdata.prefetch(folder, one_hot=True)
+    dense = mnistdata.read_data_sets(folder, one_hot=False)
+    assert dense.train.labels.ndim == 1
+    mnistdata.read_data_sets(folder, one_hot=True)  # takes it: nothing left behind
+    assert not mnistdata._prefetched
+
+
+def test_nothing_is_prefetched_where_files_are_missing_and_problems_come_once(tmp_path, capsys,
+                                                                              no_download):
+    assert not mnistdata.prefetch(str(tmp_path / "nothing here"))
+    folder = make_mnist(tmp_path / "damaged")
+    truncate(folder)
+    assert mnistdata.prefetch(folder)
+    message = load_error(folder)  # the error of the rung's own reading, in its place
+    assert mnistdata.TRAIN_IMAGES in message
+    assert capsys.readouterr().err.count("\n") <= 1
