@@ -425,7 +425,27 @@ def columns(sides):
             + [(side, side, "{:.2f}") for side in sides]
             + [(f"ours/{peer}", f"ours/{peer}", "{:.2f}") for peer in peers]
             + [("fastest", "fastest peer", "{}"), ("merit", "ours/fastest", "{:.2f}"),
-               ("cpu_merit", "CPU ours/fastest", "{:.2f}"), ("gflops_s", "GFLOP/s ours", "{:.1f}")])
+               ("cpu_merit", "CPU ours/fastest", "{:.2f}"), ("mflops", "MFLOP/it", "{:.0f}"),
+               ("gflops_s", "GFLOP/s ours", "{:.1f}"), ("of_peak", "ours / sgemm peak", "{:.0%}")])
+
+
+def matmul_peak():
+    """This machine's matrix-multiply peak, GFLOP/s: numpy's sgemm (OpenBLAS on every core),
+    2048x2048 float32, the best of 10, in a child with OPENBLAS_CORETYPE and OPENBLAS_L2_SIZE
+    unset (a shared machine may set them to an older core's kernels)."""
+    code = ("import time, numpy as np\n"
+            "a = np.random.default_rng(0).random((2048, 2048), dtype=np.float32)\n"
+            "a @ a\n"
+            "times = []\n"
+            "for _ in range(10):\n"
+            "    start = time.perf_counter(); a @ a; times.append(time.perf_counter() - start)\n"
+            "print(2 * 2048 ** 3 / min(times) / 1e9)\n")
+    env = {k: v for k, v in os.environ.items() if k not in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE")}
+    done = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True)
+    try:
+        return float(done.stdout.strip())
+    except ValueError:
+        return None
 
 
 def available(sides):
@@ -463,16 +483,22 @@ def main(argv=None):
         print("torch.compile: left out with --quick (it compiles for tens of seconds per rung); "
               "name it in --peers to run it", flush=True)
     sides = available(["ours"] + peers)
+    peak = matmul_peak()
+    print(f"this machine's sgemm peak: {peak:.0f} GFLOP/s" if peak else "sgemm peak: not measured",
+          flush=True)
     rows = []
     for rung in args.rungs:
         key = rung if rung in plan else ("conv" if is_convolutional(rung) else "dense")
-        rows.append(bench_rung(rung, sides, args.iterations or plan[key], rounds))
+        row = bench_rung(rung, sides, args.iterations or plan[key], rounds)
+        if peak and row.get("gflops_s"):
+            row["of_peak"] = row["gflops_s"] / peak
+        rows.append(row)
     print(f"ms/iteration (batch of {BATCH}), the median of {rounds} round(s); ours/peer < 1: ours is faster")
     print(table(rows, columns(sides)))
     for row in rows:
         for side, reason in row["failed"].items():
             print(f"{row['rung']} {side}: failed: {reason}")
-    save_json(args.json, rows, quick=args.quick, sides=sides)
+    save_json(args.json, rows, quick=args.quick, sides=sides, sgemm_peak=peak)
     compared = [row for row in rows if row.get("merit") is not None]
     if compared:
         worst = max(compared, key=lambda row: row["merit"])

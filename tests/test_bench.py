@@ -1,12 +1,16 @@
-"""The benchmarks still read what TensorFlow gives them (one smoke run; no timing is asserted).
+"""The benchmarks still read what the frameworks give them (smoke runs; no timing is asserted).
 
 bench/step_profile.py reads the profiler's trace, whose format and event names belong to
 TensorFlow and can change with it: a change would make it report nothing, quietly.
+bench/peers.py rebuilds the rungs in PyTorch and JAX, whose APIs move too.
 """
 import json
 import os
+import re
 import subprocess
 import sys
+
+import pytest
 
 from conftest import MNIST_DIR, ROOT, real_data
 
@@ -29,3 +33,28 @@ def test_step_profile_finds_kernels_and_graph_time(tmp_path):
         kernels = rows["all kernels (CPU ms, both threads)"][side]
         in_graph, wall = rows["in graph (wall ms)"][side], rows["wall per iteration (ms)"][side]
         assert 0 < kernels and 0 < in_graph < wall, (side, kernels, in_graph, wall)
+
+
+@real_data
+def test_peers_train_the_same_model_and_give_the_figure_of_merit(tmp_path):
+    # rung 4.2 builds every kind of layer the peers rebuild: convolutions with TensorFlow's SAME
+    # padding, batch norm, dropout (torch.compile left out: it compiles for tens of seconds)
+    import importlib.util
+    peers = [peer for peer, module in (("torch", "torch"), ("jax", "jax"), ("keras-jax", "jax"))
+             if importlib.util.find_spec(module) is not None]
+    if not peers:
+        pytest.skip("no peer installed: pip install -r bench/requirements-peers.txt")
+    out = tmp_path / "peers.json"
+    done = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "peers.py"), "--rungs",
+                           "4.2", "--iterations", "20", "--rounds", "1", "--peers", *peers,
+                           "--json", str(out)],
+                          cwd=ROOT, env=dict(os.environ, MNIST_DATA_DIR=MNIST_DIR),
+                          capture_output=True, text=True, timeout=600)
+    assert done.returncode == 0, done.stderr[-2000:]
+    row, = json.loads(out.read_text())["rows"]
+    assert row["failed"] == {}, row["failed"]  # every side ran, and its loss fell
+    for side in ["ours", *peers]:
+        assert row[side] > 0 and row[f"{side} loss"] > 0, side
+    assert row["fastest"] in peers and row["merit"] == row[f"ours/{row['fastest']}"]
+    last = done.stdout.strip().splitlines()[-1]
+    assert re.fullmatch(r"worst ratio ours/fastest peer: \d+\.\d\d \(rung 4\.2\)", last), last
