@@ -85,7 +85,7 @@ def batchnorm(XW, B, A, training, i):
         A[1].assign(decay * A[1] + (1 - decay) * variance)
     else:
         mean, variance = A
-    return (XW - mean) / tf.sqrt(variance + 1e-5) + B
+    return (XW - mean) * tf.math.rsqrt(variance + 1e-5) + B  # rsqrt(v) = 1/sqrt(v)
 
 
 # The model: images X[batch, 28, 28, 1] in, logits and probabilities Y[batch, 10] out
