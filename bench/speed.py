@@ -3,14 +3,15 @@
     python3 bench/speed.py [--quick] [--rungs 2.1 3.1] [--json FILE]
 
 For each rung, in one process: (a) the rung's own `training_step`, driven by the runner's own
-`Trainer` as in text mode (stacks of 20 mini-batches of 100 from `mnist.train.next_batch` per
-call of its multi-step `tf.function`, the first step alone first) and (b) the same model as a
+`Trainer` as in text mode (calls of 20 mini-batches of 100, in the order of
+`mnist.train.next_indices`, gathered inside the graph from the training set; XLA for the steps
+without convolutions, as the runner decides) and (b) the same model as a
 `keras.Sequential` (same layers, initialisation, optimizer, learning rate schedule and scaled
 loss) trained with `model.fit(x, y, batch_size=100, epochs=1, shuffle=True)` on N*100 examples.
 After a warm-up of both (tracing excluded), the two are alternated (ours N iterations, Keras N
 iterations, then Keras first, ...). ms/iteration is the median over the alternations, the ratio
 the median of the per-alternation ratios ours/keras. Keras is timed from `on_train_begin` to
-`on_train_end` (its per-call set-up left out), ours includes `next_batch` and the reshape: both
+`on_train_end` (its per-call set-up left out), ours includes choosing the batches: both
 choices favour Keras. The CPU time of the process (all threads) is shown beside the wall time:
 on a machine shared with other jobs it is the steadier measure of the work done. FLOPs are
 counted analytically (forward: matmul 2*m*n*k, conv 2*kh*kw*cin*cout*Hout*Wout per image;

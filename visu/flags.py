@@ -21,8 +21,8 @@ def build_parser(description, iterations):
     parser.add_argument("--text", action="store_true",
                         help="text-only output, no dashboard window")
     parser.add_argument("--fast", action="store_true",
-                        help="draw the dashboard within a time budget (~5%% of the time) instead of "
-                             "at every update: the dense rungs train several times faster")
+                        help="draw the dashboard within a time budget (~5%% of the time) instead "
+                             "of at every update: the dense rungs train several times faster")
     parser.add_argument("--dataset", choices=["mnist", "fashion"], default="mnist",
                         help="the data set: MNIST's handwritten digits (the default) or "
                              "Fashion-MNIST's clothes, harder, the same size")
@@ -133,13 +133,15 @@ def movie_file(text):
         try:
             import PIL  # noqa: F401  (the GIF writer)
         except ImportError:
-            raise argparse.ArgumentTypeError("writing a .gif needs Pillow: pip install pillow") from None
+            raise argparse.ArgumentTypeError(
+                "writing a .gif needs Pillow: pip install pillow") from None
     elif extension == ".mp4":
         if shutil.which("ffmpeg") is None:
             raise argparse.ArgumentTypeError(
                 "writing an .mp4 needs ffmpeg, which is not installed: install it or save a .gif")
     else:
-        raise argparse.ArgumentTypeError(f"{text}: a movie must end in .mp4 (ffmpeg) or .gif (Pillow)")
+        raise argparse.ArgumentTypeError(
+            f"{text}: a movie must end in .mp4 (ffmpeg) or .gif (Pillow)")
     return path
 
 
@@ -163,7 +165,8 @@ def in_notebook():
     """Whether this runs in a Jupyter kernel (Jupyter, JupyterLab, VS Code, Colab), where the
     dashboard shows in the cell's output. IPython in a terminal does not count."""
     ipython = sys.modules.get("IPython")
-    shell = ipython.get_ipython() if ipython is not None and hasattr(ipython, "get_ipython") else None
+    get_shell = getattr(ipython, "get_ipython", None) if ipython is not None else None
+    shell = get_shell() if get_shell is not None else None
     return getattr(shell, "kernel", None) is not None
 
 
@@ -213,7 +216,8 @@ def _one_line(exc):
 def _tk_fix():
     """How to get Tk, on this platform."""
     if sys.platform.startswith("linux"):
-        return "Debian/Ubuntu: sudo apt-get install python3-tk; Fedora: sudo dnf install python3-tkinter"
+        return ("Debian/Ubuntu: sudo apt-get install python3-tk; "
+                "Fedora: sudo dnf install python3-tkinter")
     if sys.platform == "darwin":
         return "Homebrew's Python: brew install python-tk; python.org's Python has it"
     if sys.platform == "win32":

@@ -48,7 +48,8 @@ def digit_grid(images, predictions, labels, rows, columns, colors, glyphs=None, 
     wrong = predictions != labels
     if errors_first:
         order = np.argsort(~wrong, kind="stable")
-        ink, predictions, labels, wrong = ink[order], predictions[order], labels[order], wrong[order]
+        ink, predictions, labels = ink[order], predictions[order], labels[order]
+        wrong = wrong[order]
     side = 0 if glyphs is None else glyphs.shape[2]
     height, width = DIGIT + gutter, DIGIT + 2 * side + gutter
     cells = np.zeros((rows * columns, height, width), np.uint8)  # ink, 0-255

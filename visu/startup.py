@@ -75,7 +75,8 @@ def device_line():
     import tensorflow as tf
     gpus = tf.config.list_logical_devices("GPU")
     if gpus:
-        details = tf.config.experimental.get_device_details(tf.config.list_physical_devices("GPU")[0])
+        first = tf.config.list_physical_devices("GPU")[0]
+        details = tf.config.experimental.get_device_details(first)
         return f"the GPU ({details.get('device_name', gpus[0].name)})"
     return f"the CPU ({os.cpu_count()} cores)"
 
