@@ -292,6 +292,29 @@ def test_sigterm_finishes_the_movie_prints_the_summary_and_exits_143(tmp_path):
     assert os.listdir(tmp_path) == ["x.gif"], "no .part file left"
 
 
+@real_data
+def test_a_batchnorm_rung_saves_its_image_movie_and_weights_and_ends_on_sigterm(tmp_path):
+    # the batch-norm rungs go through the same runner as the others: files, seeds, endings
+    from PIL import Image
+    files = [tmp_path / name for name in ("bn.png", "bn.gif", "bn.npz")]
+    process = start_rung("mnist_4.1_batchnorm_five_layers_relu.py", "--text", "--seed", "3",
+                         "--iterations", "100000", "--save-image", str(files[0]),
+                         "--save-movie", str(files[1]), "--save-weights", str(files[2]))
+    try:
+        lines = read_until(process, "40: ")
+        process.send_signal(signal.SIGTERM)
+        out, err = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 143 and "Traceback" not in err, err
+    assert MAX_LINE.match(last_line("".join(lines) + out))
+    with Image.open(files[0]) as image:
+        assert image.size == (1600, 900)
+    with Image.open(files[1]) as gif:
+        assert gif.n_frames >= 3  # iterations 0, 20, 40 at least
+    assert sorted(os.listdir(tmp_path)) == ["bn.gif", "bn.npz", "bn.png"], "no .part file left"
+
+
 def test_sigterm_while_starting_is_one_line():
     process = start_rung("mnist_1.0_softmax.py", "--text")
     try:
