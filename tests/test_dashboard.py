@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 from visu import dashboard as dashboard_module  # noqa: E402
-from visu import files, flags, pictures, renderers, window  # noqa: E402
+from visu import blitting, files, flags, pictures, renderers, window  # noqa: E402
 from visu.dashboard import Dashboard  # noqa: E402
 
 ITERATIONS = 1000
@@ -163,7 +163,7 @@ def test_updates_move_the_curves_images_and_bands(dashboard):
     assert np.all(test[0, :40 * 28:28, :3] == red), "the first line: 40 errors"
     assert np.all(test[28, :40 * 28:28, :3] == 255), "then the right ones"
     assert "40 errors (4.0%)" in dashboard.test_count.get_text()
-    status = dashboard.status_text.get_text()
+    status = dashboard.status.get_text()
     assert "iteration" in status and "200 / 1,000" in status and "0.33" in status
     assert "learning rate 0.00300" in status and "test accuracy 0.9600 (best 0.9600)" in status
 
@@ -176,7 +176,7 @@ def test_the_status_line_keeps_its_width_as_the_numbers_grow(dashboard):
     for i in (0, 20, 100, 980):
         feed(dashboard, i, rng)
         dashboard.refresh()
-        widths.append(dashboard.status_text.get_window_extent(renderer).width)
+        widths.append(dashboard.status.get_window_extent(renderer).width)
     assert max(widths) - min(widths) < 1.0, widths
 
 
@@ -244,7 +244,7 @@ def test_space_toggles_the_pause_flag_until_the_run_ends(dashboard):
     press(dashboard, " ")
     assert not dashboard.paused, "nothing to pause once the run is over"
     dashboard.refresh()
-    assert dashboard.status_text.get_text().endswith("done")
+    assert dashboard.status.get_text().endswith("done")
 
 
 def test_h_gives_the_panels_their_own_limits_back(dashboard):
@@ -319,6 +319,40 @@ def test_a_frame_redraws_only_the_groups_that_changed(live, monkeypatch):
     renderer.frame()
     assert board.test_image not in drawn, "the 1,000 test digits did not change"
     assert board.train_image in drawn and board.bands[3] in drawn
+    # of the status line, only the numbers that changed: the iteration and the epoch
+    pieces = [a.get_text().strip("\u2007") for a in drawn
+              if a in board.status.artists and a.get_text()]
+    assert sorted(pieces) == ["0.03", "20"], pieces
+
+
+def test_only_the_pixels_that_changed_go_to_the_screen():
+    """The boxes a frame sends keep a screen equal to the canvas, and a training update sends
+    a small part of it: the training digits, the curves' and bands' new ends, the status
+    line's numbers (not the whole regions of the six groups that changed)."""
+    board = Dashboard(renderers.Renderer("x").new_figure(), "mnist_test_rung.py", ITERATIONS)
+    pixels = lambda: np.asarray(board.canvas.buffer_rgba())  # noqa: E731
+    screen, sent = [], []
+
+    def show(boxes):
+        height = screen[0].shape[0]
+        for box in boxes:
+            x0, y0, x1, y1 = (int(v) for v in box.extents)
+            screen[0][height - y1:height - y0, x0:x1] = pixels()[height - y1:height - y0, x0:x1]
+        sent.append(sum(box.width * box.height for box in boxes) / board.fig.bbox.size.prod())
+
+    blitter = blitting.BlitManager(board.canvas, board.groups, board.regions, board.cached,
+                                   board.background_key, show=show)
+    rng = np.random.default_rng(7)
+    feed(board, 0, rng)
+    blitter.update(board.refresh())  # the first frame: a full drawing, all of it on screen
+    assert blitter.full_draws == 1 and not sent
+    screen.append(pixels().copy())
+    for i in range(20, 401, 20):
+        feed(board, i, rng, spread=0.1 + i / 2000)
+        blitter.update(board.refresh())
+        assert np.array_equal(screen[0], pixels()), f"iteration {i}: the screen differs"
+    training_only = [share for i, share in zip(range(20, 401, 20), sent) if i % 100]
+    assert np.median(training_only) < 0.2, training_only  # the six regions: ~0.8
 
 
 class CanvasThatCannotBlit(FigureCanvasAgg):

@@ -23,6 +23,7 @@ from matplotlib.text import Annotation
 
 from . import blitting, pictures
 from .drawpad import DrawPad
+from .textline import TextLine
 
 # --- settings (the look is in tensorflowvisu.mplstyle) -----------------------------------------
 STYLE_FILE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))),
@@ -155,9 +156,9 @@ class Dashboard:
         # around the panels: the script's name, the status line, the pause flag, the keys
         fig.text(0.006, 0.972, self.title, ha="left", va="center", fontsize="x-large",
                  fontweight="bold")
-        self.status_text = fig.text(0.994, 0.972, "", ha="right", va="center", fontsize="large")
+        self.status = TextLine(fig, 0.994, 0.972, fontsize="large")  # its words, its numbers
         self.pause_text = fig.add_artist(Annotation(
-            "PAUSED", xy=(0, 0.5), xycoords=self.status_text, xytext=(-16, 0),
+            "PAUSED", xy=(0, 0.5), xycoords=self.status.get_window_extent, xytext=(-16, 0),
             textcoords="offset points", ha="right", va="center", fontsize="x-large",
             fontweight="bold", color=self.test_color, visible=False))
         panels_4_5 = ("weights+biases" if self.panel_titles[3:5] == PANEL_TITLES[3:5]
@@ -178,11 +179,16 @@ class Dashboard:
             [ax_4.yaxis, self.bands[3]],
             [ax_5.yaxis, self.bands[4]],
             [self.test_image, self.test_count],
-            [self.status_text, self.pause_text])))
+            # the status line's last piece first: never empty, it gives the group its strip
+            [*reversed(self.status.artists), self.pause_text])))
         # slow artists, kept as pixels while their key is the same
         self.cached = {ax.yaxis: (lambda ax=ax: (ax.get_ylim(), ax.get_ylabel()))
                        for ax in self.following}
-        self.cached.update({legend: (lambda: None) for legend in legends})
+        self.cached.update({legend: (lambda: "legend") for legend in legends})
+        # texts: their pixels are kept, for when the same words come back
+        self.cached.update({text: (lambda text=text: blitting.text_key(text)) for text in counts})
+        self.cached.update({piece: (lambda piece=piece: self.status.key(piece))
+                            for piece in self.status.artists})
         self._followed = {ax: [(ax.get_xlim(), ax.get_ylim())] for ax in self.following}
         self._home_limits = {ax: (ax.get_xlim(), ax.get_ylim()) for ax in self.axes}
         self.apply_layout(self.layout)
@@ -305,17 +311,18 @@ class Dashboard:
         def padded(text, width):
             return FIGURE_SPACE * (width - len(text)) + text
 
+        # the numbers apart from the words: a frame redraws what changed (textline.py)
         total = f"{self.iterations:,}"
-        parts = [f"iteration {padded(f'{self.iteration:,}', len(total))} / {total}",
-                 f"epoch {padded(f'{self.epoch:.2f}', 5)}"]
+        pieces = ["iteration ", padded(f"{self.iteration:,}", len(total)),
+                  f" / {total}    epoch ", padded(f"{self.epoch:.2f}", 5)]
         if self.learning_rate is not None:
-            parts.append(f"learning rate {self.learning_rate:.5f}")
+            pieces += ["    learning rate ", f"{self.learning_rate:.5f}"]
         if self._test_accuracy:
-            parts.append(f"test accuracy {self._test_accuracy[-1]:.4f} "
-                         f"(best {max(self._test_accuracy):.4f})")
+            pieces += ["    test accuracy ", f"{self._test_accuracy[-1]:.4f}", " (best ",
+                       f"{max(self._test_accuracy):.4f}", ")"]
         if self.ending:
-            parts.append(self.ending)
-        self.status_text.set_text("    ".join(parts))
+            pieces.append(f"    {self.ending}")
+        self.status.set_pieces(pieces)
         self.pause_text.set_visible(self.paused)
 
     # -- following the data, zooms ----------------------------------------------------------------
