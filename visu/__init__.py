@@ -7,7 +7,8 @@ tensorflowvisu.py):
 - training: many training steps per Python call (Trainer);
 - dashboard: the six panels, their layouts, keys and zooms (no TensorFlow, no window);
 - pictures: numpy only: digit grids, colours, percentile bands, axis limits;
-- blitting: redrawing only what changed;
+- blitting: redrawing only what changed, and showing only the pixels that did;
+- textline: the status line in pieces, so that only its changing numbers are redrawn;
 - renderers, window, notebook: where the dashboard's frames go;
 - files: atomic image and movie files;
 - ladder: the list of rungs.

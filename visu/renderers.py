@@ -140,6 +140,7 @@ class LiveRenderer(Renderer):
         super().__init__(title)
         self.every_update = every_update
         self.frame_times = []  # seconds, of every frame drawn
+        self.frame_cpu_times = []  # and this thread's CPU seconds in it (training runs beside)
         self.updates_due = 0  # update points seen
         self.updates_drawn = 0  # of them, drawn in a frame of their own
         self._average = 0.03  # running average of the frames' durations, for the budget
@@ -188,11 +189,12 @@ class LiveRenderer(Renderer):
         time.sleep(seconds)
 
     def _draw(self):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.thread_time()
         self.present(self.dashboard.refresh())
         ended = time.perf_counter()
         self._pending = False
         self.frame_times.append(ended - started)
+        self.frame_cpu_times.append(time.thread_time() - cpu_started)
         # --fast: one slow frame (the first: fonts to load; a full redraw) does not freeze the
         # window for long, and the average keeps drawing within the budget
         self._average = (self._average + self.frame_times[-1]) / 2
@@ -214,7 +216,7 @@ class LiveRenderer(Renderer):
         self.reported = True
         print(f"dashboard: {r['frames']} frames{full} in {r['seconds']:.2f}s, median "
               f"{r['median_ms']:.1f} ms, 95th percentile {r['p95_ms']:.1f} ms, updates drawn "
-              f"{r['updates_drawn']}/{r['updates_due']}"
+              f"{r['updates_drawn']}/{r['updates_due']}, CPU median {r['cpu_median_ms']:.1f} ms"
               + (f", {r['bytes'] / 1e6:.1f} MB sent" if "bytes" in r else ""),
               file=sys.stderr, flush=True)
 
@@ -223,6 +225,7 @@ class LiveRenderer(Renderer):
         times = sorted(self.frame_times) or [0.0]
         return dict(frames=len(self.frame_times), seconds=sum(self.frame_times),
                     median_ms=1000 * statistics.median(times),
+                    cpu_median_ms=1000 * statistics.median(self.frame_cpu_times or [0.0]),
                     p95_ms=1000 * times[min(len(times) - 1, int(0.95 * len(times)))],
                     updates_drawn=self.updates_drawn, updates_due=self.updates_due)
 
