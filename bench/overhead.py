@@ -22,10 +22,10 @@ The dashboard's set-up (its figure, window and first drawing, ~1.3 s) is a fixed
 the run's length: the ratio without it is shown too. Targets, in the window: every update drawn;
 on the dense rungs, where drawing sets the pace, median frame <= 30 ms, and >= 10 frames/s on
 rung 1.0 (the others train 20 iterations an update, 30-90 ms here: their training sets their
-frame rate); on the
-convolutional rungs, whose frames are drawn while the next updates train (and take longer, TensorFlow
-using both cores), dashboard/text without set-up <= 1.10. A full-length run of rung 3.1, at an
-earlier commit: 0.99 (window), 0.93 (fast), text 131 s: within the noise.
+frame rate); on the convolutional rungs, whose frames are drawn while the next updates train
+(and take longer, TensorFlow using both cores), dashboard/text without set-up <= 1.10. A
+full-length run of rung 3.1, at an earlier commit: 0.99 (window), 0.93 (fast), text 131 s:
+within the noise.
 The window fits the screen (it scales with it: more pixels to draw on a bigger one), so rung 1.0
 also runs, text and window, on a second screen, 1920x1080 unless --big-screen says (none: skip).
 """

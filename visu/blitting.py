@@ -29,6 +29,7 @@ from collections import OrderedDict
 import matplotlib
 import numpy as np
 from matplotlib.axis import Axis
+from matplotlib.text import Text
 from matplotlib.transforms import Bbox
 
 KEPT_PER_ARTIST = 16  # the pixels of a cached artist's last keys (a count of errors comes back)
@@ -164,8 +165,10 @@ class BlitManager:
                 continue
             if isinstance(artist, Axis):
                 box = Bbox.union([artist.axes.bbox, artist.get_tightbbox(renderer)]).padded(1)
-            else:  # no margin: it would paste over its neighbours (a line of texts)
+            elif isinstance(artist, Text):  # no margin: it would paste over its neighbours
                 box = _pixel_bounds(artist.get_window_extent(renderer), self.figure.bbox, 0)
+            else:  # a margin for the antialiased edges (a legend's frame)
+                box = artist.get_window_extent(renderer).padded(1)
             kept[key] = self.canvas.copy_from_bbox(box)
             if len(kept) > KEPT_PER_ARTIST:
                 kept.popitem(last=False)
