@@ -258,18 +258,25 @@ def read_until(process, prefix, timeout=120):
     return lines
 
 
-@real_data
-def test_ctrl_c_stops_cleanly_and_prints_max_accuracy():
-    process = start_rung("mnist_2.2_five_layers_relu_lrdecay_dropout.py", "--text")
+def signal_after(process, prefix, signum):
+    """Send `signum` once a line of stdout starts with prefix, and wait for the end:
+    (all of stdout, stderr)."""
     try:
-        lines = read_until(process, "100: ")  # training is well under way
-        process.send_signal(signal.SIGINT)
+        lines = read_until(process, prefix)
+        process.send_signal(signum)
         out, err = process.communicate(timeout=60)
     finally:
         process.kill()
+    return "".join(lines) + out, err
+
+
+@real_data
+def test_ctrl_c_stops_cleanly_and_prints_max_accuracy():
+    process = start_rung("mnist_2.2_five_layers_relu_lrdecay_dropout.py", "--text")
+    out, err = signal_after(process, "100: ", signal.SIGINT)  # training is well under way
     assert process.returncode == 0, err
     assert "stopped at iteration" in err and "Ctrl-C" in err and "Traceback" not in err
-    assert MAX_LINE.match(last_line("".join(lines) + out))
+    assert MAX_LINE.match(last_line(out))
 
 
 @real_data
@@ -278,15 +285,10 @@ def test_sigterm_finishes_the_movie_prints_the_summary_and_exits_143(tmp_path):
     movie = tmp_path / "x.gif"
     process = start_rung("mnist_1.0_softmax.py", "--text", "--iterations", "100000",
                          "--save-movie", str(movie))
-    try:
-        lines = read_until(process, "60: ")
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
+    out, err = signal_after(process, "60: ", signal.SIGTERM)
     assert process.returncode == 143, err
     assert "stopped at iteration" in err and "SIGTERM" in err and "Traceback" not in err
-    assert MAX_LINE.match(last_line("".join(lines) + out))
+    assert MAX_LINE.match(last_line(out))
     with Image.open(movie) as gif:
         assert gif.n_frames >= 7  # iterations 0, 10, ... 60 at least
     assert os.listdir(tmp_path) == ["x.gif"], "no .part file left"
@@ -300,14 +302,9 @@ def test_a_batchnorm_rung_saves_its_image_movie_and_weights_and_ends_on_sigterm(
     process = start_rung("mnist_4.1_batchnorm_five_layers_relu.py", "--text", "--seed", "3",
                          "--iterations", "100000", "--save-image", str(files[0]),
                          "--save-movie", str(files[1]), "--save-weights", str(files[2]))
-    try:
-        lines = read_until(process, "40: ")
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
+    out, err = signal_after(process, "40: ", signal.SIGTERM)
     assert process.returncode == 143 and "Traceback" not in err, err
-    assert MAX_LINE.match(last_line("".join(lines) + out))
+    assert MAX_LINE.match(last_line(out))
     with Image.open(files[0]) as image:
         assert image.size == (1600, 900)
     with Image.open(files[1]) as gif:
@@ -317,12 +314,8 @@ def test_a_batchnorm_rung_saves_its_image_movie_and_weights_and_ends_on_sigterm(
 
 def test_sigterm_while_starting_is_one_line():
     process = start_rung("mnist_1.0_softmax.py", "--text")
-    try:
-        read_until(process, "mnist_1.0_softmax.py: ")  # TensorFlow is loading
-        process.send_signal(signal.SIGTERM)
-        out, err = process.communicate(timeout=60)
-    finally:
-        process.kill()
+    # the first line is out: TensorFlow is loading
+    _, err = signal_after(process, "mnist_1.0_softmax.py: ", signal.SIGTERM)
     assert process.returncode == 143
     assert err.strip() == "stopped before training started (SIGTERM)"
 
