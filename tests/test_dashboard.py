@@ -129,7 +129,7 @@ def test_panels_4_and_5_show_what_the_rung_asks_for():
 def test_updates_move_the_curves_images_and_bands(dashboard):
     rng = np.random.default_rng(0)
     blank_train = dashboard.train_image.get_array().copy()
-    blank_test = dashboard.test_image.get_array().copy()
+    blank_test = dashboard.test_image.picture().copy()
     for i in range(0, 201, 20):
         feed(dashboard, i, rng, spread=0.1 + i / 1000)
     changed = dashboard.refresh()
@@ -158,7 +158,7 @@ def test_updates_move_the_curves_images_and_bands(dashboard):
     assert np.all(fourth[0, 0] == 255) and fourth[:, :dashboard_module.LABEL_WIDTH].min() == 255
     assert "3 errors" in dashboard.train_count.get_text()
     # the test digits: 40 errors of 1,000 (4%), first, on red
-    test = dashboard.test_image.get_array()
+    test = dashboard.test_image.picture()  # at full size (drawn at the size it is shown)
     assert test.shape[:2] == (25 * 28, 40 * 28) and not np.array_equal(test, blank_test)
     assert np.all(test[0, :40 * 28:28, :3] == red), "the first line: 40 errors"
     assert np.all(test[28, :40 * 28:28, :3] == 255), "then the right ones"
@@ -190,9 +190,13 @@ def test_the_test_grid_is_made_once_per_test_update_and_only_when_drawn(dashboar
     feed(dashboard, 100, rng)  # another one, before any frame
     assert test_grids() == 0  # updates only keep the data: a frame is made from the latest
     assert "test digits" in dashboard.refresh()
-    assert test_grids() == 1 and dashboard.test_count.get_text() == "40 errors (4.0%)"
+    assert dashboard.test_count.get_text() == "40 errors (4.0%)"
+    assert test_grids() == 0  # the grid is made when drawn, at the size it is shown
+    dashboard.fig.canvas.draw()
+    assert test_grids() == 1
     feed(dashboard, 120, rng)  # a training update only
     assert "test digits" not in dashboard.refresh()
+    dashboard.fig.canvas.draw()
     assert test_grids() == 1
 
 
@@ -389,6 +393,38 @@ def test_a_canvas_that_cannot_blit_gets_whole_drawings_of_every_artist():
         figure.savefig(buffer, format="rgba", dpi=figure.dpi)
     drawn = np.frombuffer(buffer.getbuffer(), np.uint8).reshape(shown.shape)
     assert np.array_equal(shown, drawn), "the last frame is the whole figure, up to date"
+
+
+def test_the_test_digits_are_drawn_at_the_size_they_are_shown(live, monkeypatch):
+    # the 1120 x 700 grid is made at half size where its panel shows it at half size or less
+    # (a quarter of the pixels to resample), and looks the same there; a zoomed panel gets the
+    # whole grid
+    board, renderer = live
+    feed(board, 0, np.random.default_rng(8))
+    renderer.frame()
+    image = board.test_image
+    shown = image.get_window_extent(board.canvas.get_renderer())
+    assert shown.height < 350 and image.get_array().shape[:2] == (350, 560)
+
+    def panel():  # the test digits' pixels on the canvas
+        rows = board.canvas.get_width_height()[1] - np.array([shown.y1, shown.y0]).astype(int)
+        return np.asarray(board.canvas.buffer_rgba())[rows[0] + 2:rows[1] - 2,
+                                                      int(shown.x0) + 2:int(shown.x1) - 2, :3]
+    half = panel().astype(int)
+    with monkeypatch.context() as patch:
+        patch.setattr(image, "reduce_for", lambda renderer: 1)
+        board.canvas.draw()
+        assert image.get_array().shape[:2] == (700, 1120)
+        full = panel().astype(int)
+    difference = np.abs(half - full)
+    assert difference.mean() < 2 and np.percentile(difference, 99) < 40, (
+        difference.mean(), np.percentile(difference, 99))
+    press(board, "6")  # the test digits alone: shown bigger than half size
+    renderer.frame()
+    assert image.get_array().shape[:2] == (700, 1120)
+    press(board, "0")
+    renderer.frame()
+    assert image.get_array().shape[:2] == (350, 560)
 
 
 def test_after_a_layout_change_the_frame_is_a_full_drawing(live):

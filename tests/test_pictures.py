@@ -68,6 +68,26 @@ def test_digit_grid_takes_uint8_images_too():
     assert np.all(grid[:, :, :3] == 0)
 
 
+def test_digit_grid_at_half_size_averages_each_2x2_pixels():
+    colors = pictures.ink_colors(RED)
+    images = np.zeros((3, 28, 28), np.float32)
+    images[0, 0:2, 0:2] = 1.0  # a full 2 x 2 block: one black pixel
+    images[0, 2, 2] = 1.0  # one pixel of four: a quarter of the ink
+    images[1, 27, 27] = 1.0
+    grid = pictures.digit_grid(images, [0, 1, 0], [0, 1, 2], 1, 3, colors, reduce=2)
+    assert grid.shape == (14, 42, 4)
+    assert tuple(grid[0, 0, :3]) == (0, 0, 0)
+    assert tuple(grid[1, 1, :3]) == (191, 191, 191)  # 255 * (1 - 1/4), rounded
+    assert tuple(grid[13, 27, :3]) == (191, 191, 191)  # the second digit's last block
+    assert tuple(grid[0, 28, :3]) == (240, 98, 90), "the third digit is wrong: on red"
+    as_uint8 = pictures.digit_grid((images * 255).astype(np.uint8), [0, 1, 0], [0, 1, 2], 1, 3,
+                                   colors, reduce=2)
+    assert np.array_equal(as_uint8, grid)
+    with pytest.raises(ValueError):  # the labels beside wrong digits are not shrunk
+        pictures.digit_grid(images, [0], [0], 1, 1, colors, glyphs=pictures.label_glyphs(9),
+                            reduce=2)
+
+
 def test_errors_text():
     assert pictures.errors_text([1, 2, 3], [1, 2, 3]) == "0 errors (0.0%)"
     assert pictures.errors_text([1, 0, 3, 0], [1, 2, 3, 4]) == "2 errors (50.0%)"

@@ -23,6 +23,7 @@ from matplotlib.text import Annotation
 
 from . import blitting, pictures
 from .drawpad import DrawPad
+from .gridimage import GridImage
 from .textline import TextLine
 
 # --- settings (the look is in tensorflowvisu.mplstyle) -----------------------------------------
@@ -126,8 +127,9 @@ class Dashboard:
         # 3 and 6: digit grids, as RGBA images computed with numpy
         self.train_image = ax_train.imshow(
             pictures.blank_grid(TRAIN_ROWS, TRAIN_COLUMNS, LABEL_WIDTH, GUTTER))
-        self.test_image = ax_test.imshow(pictures.blank_grid(TEST_ROWS, TEST_COLUMNS),
-                                         extent=(0, TEST_COLUMNS * 28, TEST_ROWS * 28, 0))
+        blank_test = pictures.blank_grid(TEST_ROWS, TEST_COLUMNS)  # drawn at the size it shows
+        self.test_image = GridImage(ax_test, lambda reduce: blank_test[::reduce, ::reduce],
+                                    blank_test.shape[:2])
         counts = []
         explained = "errors on red: correct label on the left, computed one on the right"
         if self.classes != [str(d) for d in range(10)]:  # the labels' names, under the errors
@@ -275,8 +277,11 @@ class Dashboard:
             self.test_accuracy_line.set_data(self._test_x, self._test_accuracy)
             self.test_loss_line.set_data(self._test_x, self._test_loss)
             images, predictions, labels = self._test_digits
-            self.test_image.set_data(pictures.digit_grid(
-                images, predictions, labels, TEST_ROWS, TEST_COLUMNS, self._ink, errors_first=True))
+
+            def test_grid(reduce, digits=self._test_digits):  # made when drawn, at its size
+                return pictures.digit_grid(*digits, TEST_ROWS, TEST_COLUMNS, self._ink,
+                                           errors_first=True, reduce=reduce)
+            self.test_image.set_maker(test_grid)
             self.test_count.set_text(pictures.errors_text(predictions, labels))
             self._test_version += 1
             changed.update(("accuracy", "loss", "test digits"))

@@ -34,13 +34,15 @@ def blank_grid(rows, columns, side=0, gutter=0):
 
 
 def digit_grid(images, predictions, labels, rows, columns, colors, glyphs=None, gutter=0,
-               errors_first=False):
+               errors_first=False, reduce=1):
     """Digits as one RGBA uint8 image of rows x columns cells: black ink on white, or on the
     error colour where the prediction is wrong (colors: the lookup table of ink_colors).
 
     glyphs: ink images [10, 28, width] of the labels 0-9: a wrong digit gets its correct label
     on its left and the computed one on its right. errors_first: the wrong digits first, in
-    their order, then the right ones. Images are float in [0, 1] or uint8.
+    their order, then the right ones. Images are float in [0, 1] or uint8. reduce: 2 makes the
+    grid at half its size, each digit 14 x 14 (the mean of each 2 x 2 pixels), for a panel
+    that shows it that small anyway (no labels or gutter then).
     """
     ink = np.asarray(images).reshape(-1, DIGIT, DIGIT)[:rows * columns]
     n = len(ink)
@@ -51,12 +53,17 @@ def digit_grid(images, predictions, labels, rows, columns, colors, glyphs=None, 
         ink, predictions, labels = ink[order], predictions[order], labels[order]
         wrong = wrong[order]
     side = 0 if glyphs is None else glyphs.shape[2]
-    height, width = DIGIT + gutter, DIGIT + 2 * side + gutter
+    if reduce != 1:
+        if DIGIT % reduce or side or gutter:
+            raise ValueError("digit_grid: reduce is for plain digits (no labels, no gutter)")
+        ink = shrink(ink, reduce)
+    digit = DIGIT // reduce
+    height, width = digit + gutter, digit + 2 * side + gutter
     cells = np.zeros((rows * columns, height, width), np.uint8)  # ink, 0-255
     if ink.dtype == np.uint8:
-        cells[:n, :DIGIT, side:side + DIGIT] = ink
+        cells[:n, :digit, side:side + digit] = ink
     else:
-        cells[:n, :DIGIT, side:side + DIGIT] = np.clip(ink * 255 + 0.5, 0, 255)
+        cells[:n, :digit, side:side + digit] = np.clip(ink * 255 + 0.5, 0, 255)
     if side and wrong.any():
         w = np.flatnonzero(wrong)
         cells[w, :DIGIT, :side] = glyphs[labels[w]]
@@ -65,12 +72,25 @@ def digit_grid(images, predictions, labels, rows, columns, colors, glyphs=None, 
     index[np.flatnonzero(wrong)] += 256
     rgba = np.take(colors, index)  # [cells, height, width] uint32: one RGBA pixel each
     if gutter:
-        rgba[:, DIGIT:] = colors[0]
-        rgba[:, :, DIGIT + 2 * side:] = colors[0]
+        rgba[:, digit:] = colors[0]
+        rgba[:, :, digit + 2 * side:] = colors[0]
     grid = rgba.reshape(rows, columns, height, width).transpose(0, 2, 1, 3)
     grid = grid.reshape(rows * height, columns * width)[:rows * height - gutter,
                                                         :columns * width - gutter]
     return np.ascontiguousarray(grid).view(np.uint8).reshape(*grid.shape, 4)
+
+
+def shrink(images, k):
+    """Images [n, h, w] at 1/k of their size, each pixel the mean of k x k: float32 in the
+    images' own scale (uint8 images give floats in 0-255, rounded back to uint8)."""
+    n, h, w = images.shape
+    total = np.zeros((n, h // k, w // k), np.float32)
+    for dy in range(k):  # k * k strided additions: much faster than a mean over new axes
+        for dx in range(k):
+            total += images[:, dy::k, dx::k]
+    if images.dtype == np.uint8:
+        return (total / (k * k) + 0.5).astype(np.uint8)
+    return total / (k * k)
 
 
 def errors_text(predictions, labels):
