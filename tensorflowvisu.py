@@ -63,6 +63,9 @@ def parse_args(description=None, argv=None, iterations=None):
         args.mode, why_text = flags.choose_mode(args)
         if why_text:
             print(why_text, file=sys.stderr, flush=True)
+        if args.mode == "window":  # the window now, its dashboard once TensorFlow is up
+            from visu import window
+            window.open_early(args.script)
         seconds = startup.import_tensorflow()
         startup.held_signals.stop_if_asked()
         print(f"TensorFlow loaded in {seconds:.1f} s: training on {startup.device_line()}",

@@ -142,7 +142,9 @@ def section(name, results, seconds):
                   f"than a bare `import tensorflow` + {results['startup_over_bare_import']} s "
                   "(a process that only imports TensorFlow, timed the same way, alternated with the "
                   "runs: the least startup of any TensorFlow program on this machine). Child CPU "
-                  "s: the rung's CPU time (all threads) at the same moment.", "",
+                  "s: the rung's CPU time (all threads) at the same moment. Window shown s: the "
+                  "rung run in a window on a virtual screen, when its window shows, against its "
+                  "TensorFlow loaded line (target: the window first).", "",
                   markdown_table(rows, time_to_accuracy.COLUMNS)]
     elif name == "loader":
         lines += [markdown_table([results["load"]], loader.LOAD_COLUMNS), "",

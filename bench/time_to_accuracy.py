@@ -15,11 +15,14 @@ Runs `python3 RUNG --text --iterations CAP` as a subprocess and reads its stdout
 All include Python's start. The child's CPU time (all threads, from /proc) at the same moments
 is shown too: on a machine shared with other jobs, wall times stretch, CPU times much less.
 `python3 RUNG --help` is timed too, alternated (target < 1 s: it is answered before TensorFlow
-loads). --quick runs each goal once, the default twice (medians shown).
+loads), and so is the rung in a window on a virtual screen (Xvfb; skipped without Xvfb and
+xdotool): when its window shows, against its `TensorFlow loaded` line (target: the window
+first, while TensorFlow loads). --quick runs each goal once, the default twice (medians shown).
 """
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -73,6 +76,48 @@ def help_seconds(rung):
     return time.perf_counter() - start
 
 
+def window_seconds(rung, display):
+    """(window shown, TensorFlow loaded): seconds from the command, for the rung in a window on
+    `display`. The window is found by its title by one `xdotool search --sync`, started with
+    the rung (one connection to the screen: xdotool started every few ms instead makes the
+    rung's own connection fail now and then, Xvfb refusing one of the many)."""
+    env = dict(child_env(), DISPLAY=display, MPLBACKEND="TkAgg")
+    name = os.path.splitext(RUNGS[rung])[0]
+    errors = tempfile.TemporaryFile("w+")
+    start = time.perf_counter()
+    child = subprocess.Popen([sys.executable, os.path.join(REPO, RUNGS[rung]), "--iterations", "1"],
+                             cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=errors)
+    search = subprocess.Popen(["xdotool", "search", "--sync", "--onlyvisible", "--name", name],
+                              env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    shown = loaded = None
+    said = b""
+    try:
+        os.set_blocking(child.stdout.fileno(), False)
+        while (shown is None or loaded is None) and child.poll() is None:
+            if time.perf_counter() - start > 120:
+                break
+            try:
+                said += os.read(child.stdout.fileno(), 1 << 16)
+            except BlockingIOError:  # nothing new
+                pass
+            if loaded is None and b"TensorFlow loaded" in said:
+                loaded = time.perf_counter() - start
+            if shown is None and search.poll() == 0:
+                shown = time.perf_counter() - start
+            time.sleep(0.01)
+    finally:
+        for process in (child, search):
+            process.terminate()
+            process.wait()
+    with errors:
+        if shown is None or loaded is None:
+            errors.seek(0)
+            raise RuntimeError(f"rung {rung} in a window: window at {shown} s, TensorFlow loaded "
+                               f"at {loaded} s, exit status {child.returncode}:\n"
+                               f"{errors.read()[-2000:]}")
+    return shown, loaded
+
+
 def run(rung, goal, cap):
     """One run: {first_line, imported, startup, startup_cpu, reached, iteration, epoch, cpu,
     best}, seconds from the command (reached None if the goal was not reached)."""
@@ -117,46 +162,69 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 2)
+    screen = display = None
+    if shutil.which("Xvfb") and shutil.which("xdotool"):
+        from overhead import VirtualScreen
+        screen = VirtualScreen()
+        display = screen.__enter__()
+    else:
+        print("no Xvfb or xdotool: the window is not timed", file=sys.stderr)
     rows = []
-    for rung, goal, cap, target in [g for g in GOALS if g[0] in args.rungs]:
-        runs, bare, helps = [], [], []
-        for _ in range(repeat):  # alternated, so that all see the same machine load
-            bare.append(import_seconds(BARE_IMPORT))
-            runs.append(run(rung, goal, cap))
-            helps.append(help_seconds(rung))
-        for r in runs:
-            print(f"{rung} to {goal}: first line {r['first_line']:.2f} s, startup "
-                  f"{r['startup']:.2f} s, reached {r['reached']} s at iteration {r['iteration']}",
-                  file=sys.stderr, flush=True)
-
-        def middle(key, among=runs):
-            values = [r[key] for r in among]
-            return median(values) if values and None not in values else None
-        reached = [r for r in runs if r["reached"] is not None]
-        over_bare = median([r["startup"] - b for r, b in zip(runs, bare)])  # pairs, alternated
-        row = dict(rung=rung, goal=goal, cap=cap, runs=repeat, first_line=middle("first_line"),
-                   help=median(helps), startup=middle("startup"), bare_import=median(bare),
-                   over_bare=over_bare, imports=middle("imported"),
-                   after_imports=median([r["startup"] - r["imported"] for r in runs]),
-                   startup_cpu=middle("startup_cpu"), best=max(r["best"] for r in runs),
-                   reached=len(reached), target=target)
-        row["first_line_ok"] = "pass" if row["first_line"] < FIRST_LINE_TARGET else "MISS"
-        row["help_ok"] = "pass" if row["help"] < HELP_TARGET else "MISS"
-        row["startup_ok"] = "pass" if over_bare <= STARTUP_OVER_BARE_IMPORT else "MISS"
-        if reached:
-            row.update(seconds=middle("reached", reached), iteration=middle("iteration", reached),
-                       epoch=middle("epoch", reached), cpu_seconds=middle("cpu", reached))
-        if len(reached) < repeat:
-            row["ok"] = f"MISS (not reached in {cap} iterations)"
-        elif target is not None:
-            row["ok"] = "pass" if row["seconds"] < target else "MISS"
-        else:
-            row["ok"] = "(no target)"
-        rows.append(row)
+    try:
+        for goal in [g for g in GOALS if g[0] in args.rungs]:
+            rows.append(measure(*goal, repeat, display))
+    finally:
+        if screen is not None:
+            screen.__exit__(None, None, None)
     print(table(rows, COLUMNS))
     save_json(args.json, rows, quick=args.quick, first_line_target=FIRST_LINE_TARGET,
               startup_over_bare_import=STARTUP_OVER_BARE_IMPORT, help_target=HELP_TARGET)
     return rows
+
+
+def measure(rung, goal, cap, target, repeat, display):
+    """A row of the table: the runs of one goal, alternated with the bare import, --help and
+    the window (where there is a display)."""
+    runs, bare, helps, windows = [], [], [], []
+    for _ in range(repeat):  # alternated, so that all see the same machine load
+        bare.append(import_seconds(BARE_IMPORT))
+        runs.append(run(rung, goal, cap))
+        helps.append(help_seconds(rung))
+        if display is not None:
+            windows.append(window_seconds(rung, display))
+    for r in runs:
+        print(f"{rung} to {goal}: first line {r['first_line']:.2f} s, startup "
+              f"{r['startup']:.2f} s, reached {r['reached']} s at iteration {r['iteration']}",
+              file=sys.stderr, flush=True)
+
+    def middle(key, among=runs):
+        values = [r[key] for r in among]
+        return median(values) if values and None not in values else None
+    reached = [r for r in runs if r["reached"] is not None]
+    over_bare = median([r["startup"] - b for r, b in zip(runs, bare)])  # pairs, alternated
+    row = dict(rung=rung, goal=goal, cap=cap, runs=repeat, first_line=middle("first_line"),
+               help=median(helps), startup=middle("startup"), bare_import=median(bare),
+               over_bare=over_bare, imports=middle("imported"),
+               after_imports=median([r["startup"] - r["imported"] for r in runs]),
+               startup_cpu=middle("startup_cpu"), best=max(r["best"] for r in runs),
+               reached=len(reached), target=target)
+    if windows:
+        row.update(window=median([w for w, _ in windows]),
+                   window_loaded=median([loaded for _, loaded in windows]))
+        row["window_ok"] = "pass" if all(w < loaded for w, loaded in windows) else "MISS"
+    row["first_line_ok"] = "pass" if row["first_line"] < FIRST_LINE_TARGET else "MISS"
+    row["help_ok"] = "pass" if row["help"] < HELP_TARGET else "MISS"
+    row["startup_ok"] = "pass" if over_bare <= STARTUP_OVER_BARE_IMPORT else "MISS"
+    if reached:
+        row.update(seconds=middle("reached", reached), iteration=middle("iteration", reached),
+                   epoch=middle("epoch", reached), cpu_seconds=middle("cpu", reached))
+    if len(reached) < repeat:
+        row["ok"] = f"MISS (not reached in {cap} iterations)"
+    elif target is not None:
+        row["ok"] = "pass" if row["seconds"] < target else "MISS"
+    else:
+        row["ok"] = "(no target)"
+    return row
 
 
 COLUMNS = [("rung", "rung", "{}"), ("goal", "test accuracy", ">= {}"), ("runs", "runs", "{}"),
@@ -172,7 +240,10 @@ COLUMNS = [("rung", "rung", "{}"), ("goal", "test accuracy", ">= {}"), ("runs", 
            ("over_bare", "startup - bare import s", "{:+.2f}"),
            ("startup_ok", f"<= +{STARTUP_OVER_BARE_IMPORT} s", "{}"),
            ("after_imports", "after TensorFlow loaded s", "{:.2f}"),
-           ("startup_cpu", "startup CPU s", "{:.1f}")]
+           ("startup_cpu", "startup CPU s", "{:.1f}"),
+           ("window", "window shown s", "{:.2f}"),
+           ("window_loaded", "its TensorFlow loaded s", "{:.2f}"),
+           ("window_ok", "window first", "{}")]
 
 
 if __name__ == "__main__":

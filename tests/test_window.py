@@ -209,6 +209,27 @@ def test_the_window_trains_pauses_switches_panels_and_quits(display, tmp_path):
     assert_clean_ending(run, out, err, "window closed")
 
 
+def test_the_window_opens_while_tensorflow_loads_and_a_close_then_ends_the_run(display,
+                                                                              tmp_path):
+    run, window = window_run(display, "--save-image", str(tmp_path / "x.png"))
+    try:
+        os.set_blocking(run.stdout.fileno(), False)
+        time.sleep(0.2)
+        said = run.stdout.read() or ""
+        assert "loading TensorFlow" in said and "TensorFlow loaded" not in said, said
+        shot = screenshot(display, tmp_path / "loading.png")
+        assert np.mean(np.all(shot > 240, axis=2)) > 0.3, "the window shows, white"
+        press_close_button(display, window)  # acted on once TensorFlow is loaded
+        os.set_blocking(run.stdout.fileno(), True)
+    except BaseException:
+        kill_on_failure(run)
+        raise
+    out, err = finish(run)
+    assert_clean_ending(run, said + out, err, "window closed")
+    assert "stopped at iteration 0" in err
+    assert sorted(os.listdir(tmp_path)) == ["loading.png", "x.png"]
+
+
 def test_the_close_button_ends_the_run_cleanly(display, tmp_path):
     run, window = window_run(display, "--save-image", str(tmp_path / "x.png"))
     try:

@@ -27,12 +27,22 @@ class WindowRenderer(LiveRenderer):
     _last_events = 0.0
 
     def new_figure(self):
-        import matplotlib.pyplot as plt
-        if matplotlib.get_backend().lower().startswith("tk"):
-            survive_window_destruction(self._display_lost)
-        matplotlib.style.use(STYLE_FILE)
-        dpi = screen_dpi(matplotlib.rcParams["figure.figsize"], matplotlib.rcParams["figure.dpi"])
-        figure = plt.figure(num=self.title, dpi=dpi)
+        if _opened_early:  # the window open_early() showed while TensorFlow loaded
+            import matplotlib.pyplot as plt
+            figure = _opened_early.pop()
+            survive_window_destruction(self._display_lost)  # now this run's to finish
+            self._call(figure.canvas.flush_events)  # a close meanwhile is handled now
+            if plt.fignum_exists(figure.number):
+                self._call(figure.clear)  # raises if the window was destroyed from outside
+            if self.closed or not plt.fignum_exists(figure.number):
+                # closed while TensorFlow loaded: the run ends before it trains, its files
+                # drawn offscreen
+                from .renderers import new_agg_figure
+                self._call(plt.close, figure)  # pyplot forgets it
+                self.closed, self.manager = True, None
+                return new_agg_figure()
+        else:
+            figure = window_figure(self.title, self._display_lost)
         self.manager = figure.canvas.manager
         return figure
 
@@ -44,6 +54,8 @@ class WindowRenderer(LiveRenderer):
         dashboard.drawing_context = self.blitter.everything_drawn
         dashboard.on_layout_change = self._redraw_now
         dashboard.request_frame = self.present
+        if self.gone():  # closed while TensorFlow loaded: no window to show
+            return
         self.canvas.mpl_connect("key_press_event", self._on_key)
         self.manager.set_window_title(self.title)
         self._call(self.manager.show)
@@ -86,7 +98,8 @@ class WindowRenderer(LiveRenderer):
 
     def close(self):
         import matplotlib.pyplot as plt
-        self._call(plt.close, self.dashboard.fig)  # also when gone: pyplot forgets it
+        if self.dashboard is not None:
+            self._call(plt.close, self.dashboard.fig)  # also when gone: pyplot forgets it
         super().close()
 
     def _on_key(self, event):
@@ -137,6 +150,51 @@ class WindowRenderer(LiveRenderer):
             return None
 
 
+def window_figure(title, on_display_lost):
+    """A new pyplot figure in the dashboard's style, sized to fit the screen: its window."""
+    import matplotlib.pyplot as plt
+    if matplotlib.get_backend().lower().startswith("tk"):
+        survive_window_destruction(on_display_lost)
+    matplotlib.style.use(STYLE_FILE)
+    dpi = screen_dpi(matplotlib.rcParams["figure.figsize"], matplotlib.rcParams["figure.dpi"])
+    return plt.figure(num=title, dpi=dpi)
+
+
+# --- the window, opened while TensorFlow loads -------------------------------------------------
+_opened_early = []  # the figure open_early() showed, for the run's renderer to take over
+
+
+def open_early(title):
+    """Show the window at once, before TensorFlow loads (4-5 s on a small machine), with a
+    "loading TensorFlow" line; the run's renderer draws the dashboard in it once TensorFlow
+    and the data are ready. Making the window takes ~0.8 s (matplotlib, Tk, the figure) that
+    the run spends anyway, only earlier. Until then it handles no events: a close, say, is
+    acted on then, and ends the run as usual. Returns whether the window is open; where the
+    toolkit fails, the renderer will make the window later, and say why if it cannot."""
+    try:
+        figure = window_figure(title, _lost_before_training)
+        figure.text(0.5, 0.5, "loading TensorFlow ...", ha="center", va="center",
+                    fontsize="xx-large", color="0.45")
+        manager = figure.canvas.manager
+        manager.set_window_title(title)
+        manager.show()
+        figure.canvas.draw()
+        figure.canvas.flush_events()  # Tk shows the window now
+    except Exception:  # noqa: BLE001 - whatever the toolkit raises, the renderer's turn comes
+        import matplotlib.pyplot as plt
+        try:
+            plt.close(title)  # not to be taken for the run's window, "loading" line and all
+        except Exception:  # noqa: BLE001
+            pass
+        return False
+    _opened_early.append(figure)
+    return True
+
+
+def _lost_before_training():
+    print("stopped before training started (window destroyed)", file=sys.stderr, flush=True)
+
+
 def toolkit_errors():
     """What the GUI toolkit raises for a window that no longer exists."""
     errors = []
@@ -167,6 +225,7 @@ def screen_dpi(figsize, dpi):
 
 # --- a window destroyed from outside (X11) -----------------------------------------------------
 _handlers = []  # the ctypes callbacks, alive as long as the program
+_on_display_lost = []  # what they call when the connection to the screen is lost
 
 
 def survive_window_destruction(on_display_lost):
@@ -181,6 +240,7 @@ def survive_window_destruction(on_display_lost):
     returns, so this one exits itself. Xlib has no Python interface, hence ctypes; where it
     cannot be loaded (not X11: Windows, macOS, Wayland without XWayland), nothing changes.
     """
+    _on_display_lost[:] = [on_display_lost]  # the latest caller's, once installed
     if _handlers or not os.environ.get("DISPLAY") or sys.platform in ("win32", "darwin"):
         return False
     import ctypes
@@ -197,7 +257,7 @@ def survive_window_destruction(on_display_lost):
         return 0  # an X request on a window that is no more: nothing to do
 
     def on_io_error(display):
-        on_display_lost()
+        _on_display_lost[0]()
         os._exit(0)
 
     _handlers.extend((error_handler(on_error), io_error_handler(on_io_error)))
