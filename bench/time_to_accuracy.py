@@ -20,6 +20,7 @@ xdotool): when its window shows, against its `TensorFlow loaded` line (target: t
 first, while TensorFlow loads). --quick runs each goal once, the default twice (medians shown).
 """
 import argparse
+import contextlib
 import os
 import re
 import shutil
@@ -162,20 +163,14 @@ def main(argv=None):
     parser.add_argument("--json", help="also write the results to this file (for run_all.py)")
     args = parser.parse_args(argv)
     repeat = args.repeat or (1 if args.quick else 2)
-    screen = display = None
-    if shutil.which("Xvfb") and shutil.which("xdotool"):
-        from overhead import VirtualScreen
-        screen = VirtualScreen()
-        display = screen.__enter__()
-    else:
-        print("no Xvfb or xdotool: the window is not timed", file=sys.stderr)
-    rows = []
-    try:
-        for goal in [g for g in GOALS if g[0] in args.rungs]:
-            rows.append(measure(*goal, repeat, display))
-    finally:
-        if screen is not None:
-            screen.__exit__(None, None, None)
+    with contextlib.ExitStack() as stack:
+        display = None
+        if shutil.which("Xvfb") and shutil.which("xdotool"):
+            from overhead import VirtualScreen
+            display = stack.enter_context(VirtualScreen())
+        else:
+            print("no Xvfb or xdotool: the window is not timed", file=sys.stderr)
+        rows = [measure(*goal, repeat, display) for goal in GOALS if goal[0] in args.rungs]
     print(table(rows, COLUMNS))
     save_json(args.json, rows, quick=args.quick, first_line_target=FIRST_LINE_TARGET,
               startup_over_bare_import=STARTUP_OVER_BARE_IMPORT, help_target=HELP_TARGET)

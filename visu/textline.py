@@ -4,8 +4,9 @@ matplotlib draws text one glyph at a time (about 50 microseconds a character her
 line of 110 characters redrawn every frame costs ~6 ms. A `TextLine` is that line split into
 pieces, each its own `Text` artist, placed side by side and right-aligned as one line: a
 blitting renderer keeps the pieces whose text and place did not change as pixels (`key()`, for
-blitting's cached artists) and draws only the numbers that changed. The pieces are placed whenever their texts change, and
-again when a drawing has another size or dpi (a saved image, a resized window).
+blitting's cached artists) and draws only the numbers that changed. The pieces are placed
+whenever their texts change, and again when a drawing has another size or dpi (a saved image,
+a resized window).
 """
 
 from matplotlib.text import Text
