@@ -79,7 +79,6 @@ class Dashboard:
         self._test_digits = None
         self._pending = set()  # the data that arrived since the last refresh
         self._fitted = set()  # the band panels whose limits were fitted to the data already
-        self._test_version = 0
         self._build()
         self.canvas.mpl_connect("key_press_event", lambda event: self.on_key(event.key))
 
@@ -283,7 +282,6 @@ class Dashboard:
                                            errors_first=True, reduce=reduce)
             self.test_image.set_maker(test_grid)
             self.test_count.set_text(pictures.errors_text(predictions, labels))
-            self._test_version += 1
             changed.update(("accuracy", "loss", "test digits"))
         if pending & {"train", "test", "limits"}:
             loss = self.axes[1]
