@@ -124,8 +124,9 @@ class Dashboard:
             self.bands[k] = bands
 
         # 3 and 6: digit grids, as RGBA images computed with numpy
-        self.train_image = ax_train.imshow(
-            pictures.blank_grid(TRAIN_ROWS, TRAIN_COLUMNS, LABEL_WIDTH, GUTTER))
+        blank_train = pictures.blank_grid(TRAIN_ROWS, TRAIN_COLUMNS, LABEL_WIDTH, GUTTER)
+        self.train_image = GridImage(ax_train, lambda reduce: blank_train, blank_train.shape[:2],
+                                     halves=False)  # (labels and gutters: not halved)
         blank_test = pictures.blank_grid(TEST_ROWS, TEST_COLUMNS)  # drawn at the size it shows
         self.test_image = GridImage(ax_test, lambda reduce: blank_test[::reduce, ::reduce],
                                     blank_test.shape[:2])
@@ -299,9 +300,12 @@ class Dashboard:
                 changed.add(name)
         if "batch" in pending and self._batch is not None:
             images, predictions, labels = self._batch
-            self.train_image.set_data(pictures.digit_grid(
-                images, predictions, labels, TRAIN_ROWS, TRAIN_COLUMNS, self._ink,
-                glyphs=pictures.label_glyphs(LABEL_WIDTH), gutter=GUTTER))
+
+            def train_grid(reduce, batch=self._batch):  # made when drawn
+                return pictures.digit_grid(*batch, TRAIN_ROWS, TRAIN_COLUMNS, self._ink,
+                                           glyphs=pictures.label_glyphs(LABEL_WIDTH),
+                                           gutter=GUTTER)
+            self.train_image.set_maker(train_grid)
             self.train_count.set_text(pictures.errors_text(predictions, labels))
             changed.add("train digits")
         if "status" in pending:
