@@ -25,7 +25,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 
 from conftest import ROOT  # noqa: E402
 from visu import dashboard as dashboard_module  # noqa: E402
-from visu import blitting, files, flags, pictures, renderers, window  # noqa: E402
+from visu import blitting, files, flags, gridimage, pictures, renderers, window  # noqa: E402
 from visu.dashboard import Dashboard  # noqa: E402
 
 ITERATIONS = 1000
@@ -425,6 +425,44 @@ def test_the_test_digits_are_drawn_at_the_size_they_are_shown(live, monkeypatch)
     press(board, "0")
     renderer.frame()
     assert image.get_array().shape[:2] == (350, 560)
+
+
+def test_the_digit_grids_are_resampled_to_the_pixels_they_cover(live, monkeypatch):
+    # Pillow resamples each grid to its place on the screen, where matplotlib would draw it
+    # (the same pixels but for the filter), once per picture; a grid partly outside its panel
+    # (zoomed into) is left to matplotlib
+    board, renderer = live
+    feed(board, 0, np.random.default_rng(9))
+    resamplings = []
+    real = gridimage.resampled
+    monkeypatch.setattr(gridimage, "resampled",
+                        lambda *a: resamplings.append(a[1:]) or real(*a))
+    renderer.frame()
+    assert len(resamplings) == 2, "the training and the test digits"
+    board.canvas.draw()
+    assert len(resamplings) == 2, "drawn again, unchanged: their pixels are kept"
+    ours = np.asarray(board.canvas.buffer_rgba())[..., :3].astype(int)
+    with monkeypatch.context() as patch:
+        patch.setattr(gridimage.GridImage, "_place", lambda *a: None)
+        board.canvas.draw()
+        theirs = np.asarray(board.canvas.buffer_rgba())[..., :3].astype(int)
+    height = ours.shape[0]
+    for image in (board.train_image, board.test_image):
+        box = image.get_window_extent(board.canvas.get_renderer())
+        rows = slice(int(height - box.y1) + 2, int(height - box.y0) - 2)
+        columns = slice(int(box.x0) + 2, int(box.x1) - 2)
+
+        def difference(dy, dx):
+            shifted = np.roll(theirs, (dy, dx), axis=(0, 1))
+            return np.abs(ours[rows, columns] - shifted[rows, columns]).mean()
+        assert difference(0, 0) < 8, (image, difference(0, 0))
+        assert difference(0, 0) < min(difference(dy, dx) for dy, dx in
+                                      ((1, 0), (-1, 0), (0, 1), (0, -1))), "in the same place"
+    ax = board.train_image.axes
+    renderer_ = board.canvas.get_renderer()
+    assert board.train_image._place(renderer_, 1.0, False) is not None
+    ax.set_xlim(100, 300)  # zoomed into: partly outside the panel
+    assert board.train_image._place(renderer_, 1.0, False) is None
 
 
 def test_after_a_layout_change_the_frame_is_a_full_drawing(live):

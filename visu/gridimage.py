@@ -18,7 +18,6 @@ import math
 import matplotlib
 import numpy as np
 from matplotlib.image import AxesImage
-from matplotlib.transforms import Bbox, TransformedBbox
 from PIL import Image
 
 
@@ -92,10 +91,9 @@ class GridImage(AxesImage):
         (x0, y_top), (x1, y_bottom) = self.get_transform().transform([(left, top), (right, bottom)])
         if not (x0 < x1 and y_bottom < y_top):  # flipped
             return None
-        shown = TransformedBbox(Bbox([[left, bottom], [right, top]]), self.get_transform())
         clip = (self.get_clip_box() or self.axes.bbox) if self.get_clip_on() else self.figure.bbox
-        if not (shown.xmin >= clip.xmin - 0.5 and shown.xmax <= clip.xmax + 0.5
-                and shown.ymin >= clip.ymin - 0.5 and shown.ymax <= clip.ymax + 0.5):
+        if (x0 < clip.xmin - 0.5 or x1 > clip.xmax + 0.5 or y_bottom < clip.ymin - 0.5
+                or y_top > clip.ymax + 0.5):
             return None  # partly outside: matplotlib clips it
         # the picture's box rounded to the nearest pixel borders, as matplotlib rounds it
         left, right = math.floor(x0 + 0.5), math.floor(x1 + 0.5 + 1e-8)
