@@ -6,12 +6,12 @@ that runs the rung (`%run mnist_1.0_softmax.py`).
   area, not an image per frame). The frames travel to a browser, often a remote one (Colab):
   each is drawn offscreen at 1120x630 and sent as a PNG in 256 colours, in base64 in the
   message. Measured (bench/notebook.py), a full run of rung 1.0 (2,000 iterations): 203 frames,
-  ~62 KB of PNG each (83 KB in base64), 12.6 MB of PNG, 16.8 MB as sent. It stays as the cell's
-  output at the end.
+  ~65 KB of PNG each (87 KB in base64), 17.6 MB as sent. It stays as the cell's output at the
+  end.
 - `WidgetRenderer`, after `%matplotlib widget` (ipympl): the dashboard is an interactive canvas
   (1120x630 too), fed while the network trains: each frame is blitted and pushed to it as one
-  PNG of the pixels that changed. The same run: 204 frames, median 41 KB (196 KB when the test
-  digits change), 14 MB in all. Its keys (1-9, 0, A, O, H, D) and the mouse work on it once the
+  PNG of the pixels that changed. The same run: 203 frames, median 57 KB (220 KB when the test
+  digits change), 17.0 MB in all. Its keys (1-9, 0, A, O, H, D) and the mouse work on it once the
   cell is done: while the cell runs, the busy kernel holds the browser's messages back (see
   the class). The notebook's Stop button (interrupt the kernel) ends the run as Ctrl-C does.
 - Spyder's console shows images but cannot replace them in place: the run is in text there,
