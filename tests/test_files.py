@@ -111,6 +111,17 @@ class FakeDashboard:
         self.refreshed += 1
 
 
+def test_an_image_has_the_format_its_name_says(tmp_path):
+    figure, line = small_figure()
+    dashboard = FakeDashboard(figure)
+    starts = {"x.png": b"\x89PNG", "x.jpg": b"\xff\xd8", "x.JPEG": b"\xff\xd8",
+              "x.pdf": b"%PDF", "x.svg": b"<?xml"}
+    for name, start in starts.items():
+        files.save_image(str(tmp_path / name), dashboard)
+        assert (tmp_path / name).read_bytes().startswith(start), name
+    assert sorted(os.listdir(tmp_path)) == sorted(starts), "no temporary file left"
+
+
 def test_images_and_movie_frames_have_the_standard_size_whatever_the_figure(tmp_path):
     from PIL import Image
     figure, line = small_figure()  # 3.2x2.4 inches: a small window, say

@@ -100,6 +100,7 @@ def test_help_describes_the_rung_and_its_flags_without_loading_tensorflow():
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--save-image", "/nonexistent/folder/x.png"], "--save-image: folder /nonexistent/folder does not exist"),
     (["--save-movie", "movie.avi"], "a movie must end in .mp4 (ffmpeg) or .gif (Pillow)"),
+    (["--save-image", "final.gif"], "--save-image: final.gif: an image must end in .png, .jpg"),
 ])
 def test_bad_flags_give_a_usage_error_before_tensorflow_loads(flags, message):
     result = without_tensorflow("mnist_1.0_softmax.py", "--text", *flags)

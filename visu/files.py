@@ -100,9 +100,12 @@ def standard_size(dashboard):
 
 
 def save_image(path, dashboard):
-    """The dashboard as a PNG image, written whole or not at all."""
+    """The dashboard as an image, written whole or not at all: a PNG, or the format the
+    path's extension names (.jpg, .pdf, .svg; the temporary file's name has another)."""
+    extension = os.path.splitext(path)[1].lower().lstrip(".")
+    image_format = {"": "png", "jpeg": "jpg"}.get(extension, extension)
     with standard_size(dashboard):
-        save_atomically(path, lambda temp: dashboard.fig.savefig(temp, format="png",
+        save_atomically(path, lambda temp: dashboard.fig.savefig(temp, format=image_format,
                                                                  dpi=IMAGE_DPI))
 
 

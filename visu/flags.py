@@ -33,8 +33,9 @@ def build_parser(description, iterations):
     parser.add_argument("--seed", type=int, default=0, metavar="N",
                         help="random seed for the initial weights, the batch order and dropout "
                              "(default: 0)")
-    parser.add_argument("--save-image", type=writable_output, metavar="FILE",
-                        help="save the final dashboard as a PNG image (works with --text too)")
+    parser.add_argument("--save-image", type=image_file, metavar="FILE",
+                        help="save the final dashboard as an image: FILE.png, .jpg, or .pdf or "
+                             ".svg to zoom into (works with --text too)")
     parser.add_argument("--save-movie", type=movie_file, metavar="FILE",
                         help="record the dashboard, one frame per training update: FILE.gif "
                              "or FILE.mp4 (needs ffmpeg)")
@@ -123,6 +124,17 @@ def weights_file(text):
     path = writable_output(text)
     if not path.lower().endswith(".npz"):
         raise argparse.ArgumentTypeError(f"{text}: a weights file must end in .npz")
+    return path
+
+
+IMAGE_FORMATS = (".png", ".jpg", ".jpeg", ".pdf", ".svg")  # what matplotlib writes by name
+
+
+def image_file(text):
+    path = writable_output(text)
+    if os.path.splitext(path)[1].lower() not in IMAGE_FORMATS:
+        raise argparse.ArgumentTypeError(
+            f"{text}: an image must end in .png, .jpg, .pdf or .svg")
     return path
 
 
