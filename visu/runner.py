@@ -140,8 +140,9 @@ class MnistDataVis:
         """Train from one update point to the next and report there. With a live dashboard,
         training goes on in a worker thread (TensorFlow computes without Python's lock) while
         this thread draws the last update's frame and handles the window's events; reports are
-        taken between two chunks, when no training runs, so they see one state of the network,
-        and what is computed from them (the bands' percentiles) is, as the next chunk trains."""
+        taken between two chunks, when no training runs, so they see one state of the network;
+        what is computed from them (the bands' percentiles, the log's histograms) is computed
+        while the next chunk trains."""
         live = self.renderer.live
         if live:
             self.worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="training")
