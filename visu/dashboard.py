@@ -299,7 +299,7 @@ class Dashboard:
                 self._fitted.add(ax)
                 changed.add(name)
         if "batch" in pending and self._batch is not None:
-            images, predictions, labels = self._batch
+            _, predictions, labels = self._batch
 
             def train_grid(reduce, batch=self._batch):  # made when drawn
                 return pictures.digit_grid(*batch, TRAIN_ROWS, TRAIN_COLUMNS, self._ink,

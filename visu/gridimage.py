@@ -70,13 +70,12 @@ class GridImage(AxesImage):
         place = self._place(renderer, magnification, unsampled)
         if place is None:
             return super().make_image(renderer, magnification, unsampled)
+        x, y, width, height = place
         picture = self.get_array()
         if self._shown is None or self._shown[0] is not picture or self._shown[1] != place:
-            x, y, width, height = place
             # (bottom row first, as matplotlib hands images to the renderer)
             pixels = resampled(np.asarray(picture), width, height)[::-1]
             self._shown = picture, place, np.ascontiguousarray(pixels)
-        x, y, _, _ = place
         return self._shown[2], x, y, None
 
     def _place(self, renderer, magnification, unsampled):
