@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 import mnistdata  # (the repository is on sys.path: see conftest.py)
+import mnistfiles
 from mnistdata import MnistDataError
 
 N_TRAIN, N_TEST = 50, 20
@@ -60,7 +61,7 @@ def no_download(monkeypatch):
     def fail(fname, data_dir, known=None):
         raise OSError("no network")
 
-    monkeypatch.setattr(mnistdata, "download", fail)
+    monkeypatch.setattr(mnistfiles, "download", fail)
 
 
 def load_error(data_dir):
@@ -181,7 +182,7 @@ def test_missing_files_are_downloaded(tmp_path, monkeypatch):
         fetched.append(fname)
         shutil.copy(os.path.join(source, fname), os.path.join(d, fname))
 
-    monkeypatch.setattr(mnistdata, "download", fake_download)
+    monkeypatch.setattr(mnistfiles, "download", fake_download)
     assert mnistdata.read_data_sets(data_dir).train.num_examples == N_TRAIN
     assert sorted(fetched) == sorted(mnistdata.FILES)
     fetched.clear()
@@ -297,7 +298,7 @@ def test_the_download_folder_holds_only_official_files(tmp_path, monkeypatch):
 def test_deleting_is_advised_only_where_a_download_could_replace(tmp_path, monkeypatch):
     data_dir = make_mnist(tmp_path)
     write_gz(os.path.join(data_dir, mnistdata.TEST_LABELS), b"not an IDX file")
-    monkeypatch.setattr(mnistdata.os, "access", lambda path, mode: False)  # a read-only folder
+    monkeypatch.setattr(mnistfiles.os, "access", lambda path, mode: False)  # a read-only folder
     message = load_error(data_dir)
     assert "delete" not in message and "replace it with a good copy (read-only folder)" in message
 
@@ -360,7 +361,7 @@ def test_a_folder_of_damaged_files_is_to_be_emptied(tmp_path):
 def test_no_deleting_in_a_system_folder_even_where_root_may_write(tmp_path, monkeypatch):
     """A package's files (/usr/share/datasets): os.access says yes to root, deleting is no fix."""
     data_dir = count_as_official(monkeypatch, make_mnist(tmp_path / "share" / "datasets"))
-    monkeypatch.setattr(mnistdata, "SYSTEM_FOLDERS", [str(tmp_path / "share")])
+    monkeypatch.setattr(mnistfiles, "SYSTEM_FOLDERS", [str(tmp_path / "share")])
     truncate(data_dir)
     message = load_error(data_dir)
     assert "delete" not in message
