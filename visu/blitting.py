@@ -148,7 +148,8 @@ class BlitManager:
         renderer = self.canvas.get_renderer()
         for artist in self.artists(names):
             hidden_panel = artist.axes is not None and not artist.axes.get_visible()
-            if not artist.get_visible() or hidden_panel:
+            empty = isinstance(artist, Text) and not artist.get_text()  # a line's spare cells
+            if not artist.get_visible() or hidden_panel or empty:
                 continue
             key_of = self._cached.get(artist)
             if key_of is None:
