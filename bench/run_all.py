@@ -4,6 +4,8 @@
 
 Each benchmark runs as a subprocess (its progress shows on the terminal) and hands its
 results back as JSON; results.md gets the machine, the versions and one table per benchmark.
+With --only, the named sections are replaced (each says when and at which commit it was re-run)
+and the file's other sections are kept as they were.
 """
 import argparse
 import datetime
@@ -79,14 +81,16 @@ def run(name, quick):
     return results, seconds
 
 
+TITLES = {"speed": "1. Training step speed against Keras (bench/speed.py)",
+          "peers": "1a. Training step speed against PyTorch and JAX (bench/peers.py)",
+          "step_profile": "1b. Where a 3.1 iteration's time goes, ours against Keras (bench/step_profile.py)",
+          "overhead": "2. Dashboard overhead (bench/overhead.py)",
+          "time_to_accuracy": "3. Time to accuracy, text mode (bench/time_to_accuracy.py)",
+          "loader": "4. Loader and memory (bench/loader.py)"}
+
+
 def section(name, results, seconds):
-    title = {"speed": "1. Training step speed against Keras (bench/speed.py)",
-             "peers": "1a. Training step speed against PyTorch and JAX (bench/peers.py)",
-             "step_profile": "1b. Where a 3.1 iteration's time goes, ours against Keras (bench/step_profile.py)",
-             "overhead": "2. Dashboard overhead (bench/overhead.py)",
-             "time_to_accuracy": "3. Time to accuracy, text mode (bench/time_to_accuracy.py)",
-             "loader": "4. Loader and memory (bench/loader.py)"}[name]
-    lines = [f"## {title}", ""]
+    lines = [f"## {TITLES[name]}", ""]
     if results is None:
         return lines + ["The benchmark failed: see its output.", ""]
     rows = results["rows"]
@@ -153,21 +157,59 @@ def section(name, results, seconds):
     return lines + ["", f"({'quick' if results.get('quick') else 'default'} mode, {seconds:.0f} s)", ""]
 
 
+def read_sections(path):
+    """(header lines, {benchmark name: its section's lines}) of an earlier results.md, or None."""
+    try:
+        with open(path) as f:
+            lines = f.read().split("\n")
+    except OSError:
+        return None
+    by_title = {f"## {title}": name for name, title in TITLES.items()}
+    header, sections, current = [], {}, None
+    for line in lines:
+        if line.startswith("## "):
+            current = by_title.get(line)
+            if current is None:
+                return None  # a section this script does not write: rewrite the file whole
+            sections[current] = []
+        if current is None:
+            header.append(line)
+        else:
+            sections[current].append(line)
+    return header, sections
+
+
+def write(path, sections, loads):
+    """Write results.md from {benchmark name: its section's lines}: the whole file when every
+    benchmark ran, else the earlier file with these sections replaced and the others kept."""
+    header = ["# Benchmark results", ""] + machine()
+    kept = read_sections(path) if set(sections) != set(BENCHMARKS) else None
+    if kept is None:
+        header += [f"- Load average (1, 5, 15 min) {loads}; the machine may be shared with other "
+                   "jobs: compare ratios, not absolute times", ""]
+    else:
+        now, (header, earlier) = header, kept
+        where = "".join(f"; {line[2:]}" for line in now[3:] if line not in header)  # if it changed
+        for lines in sections.values():
+            lines[2:2] = [f"Re-run alone on {now[2].removeprefix('- Date: ')} (`run_all.py "
+                          f"--only`; load average {loads}{where}); the other sections are from "
+                          "the run the header names.", ""]
+        sections = {**earlier, **sections}
+    body = [line for name in BENCHMARKS if name in sections for line in sections[name]]
+    with open(path + ".part", "w") as f:
+        f.write("\n".join(header + body))
+    os.replace(path + ".part", path)  # a run cut off leaves the earlier file whole
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="the quick mode of every benchmark")
     parser.add_argument("--only", nargs="+", choices=BENCHMARKS, default=BENCHMARKS)
     parser.add_argument("--output", default=os.path.join(BENCH, "results.md"))
     args = parser.parse_args()
-    header = ["# Benchmark results", ""] + machine()
     before = load_average()
-    sections = []
-    for name in args.only:
-        sections += section(name, *run(name, args.quick))
-    header += [f"- Load average (1, 5, 15 min) before: {before}, after: {load_average()}; the "
-               "machine may be shared with other jobs: compare ratios, not absolute times", ""]
-    with open(args.output, "w") as f:
-        f.write("\n".join(header + sections))
+    sections = {name: section(name, *run(name, args.quick)) for name in args.only}
+    write(args.output, sections, f"before: {before}, after: {load_average()}")
     print(f"wrote {args.output}")
 
 

@@ -58,3 +58,26 @@ def test_peers_train_the_same_model_and_give_the_figure_of_merit(tmp_path):
     assert row["fastest"] in peers and row["merit"] == row[f"ours/{row['fastest']}"]
     last = done.stdout.strip().splitlines()[-1]
     assert re.fullmatch(r"worst ratio ours/fastest peer: \d+\.\d\d \(rung 4\.2\)", last), last
+
+
+def test_run_all_only_replaces_its_sections_and_keeps_the_others(tmp_path):
+    sys.path.insert(0, os.path.join(ROOT, "bench"))
+    import run_all
+    results = tmp_path / "results.md"
+    every = {name: [f"## {run_all.TITLES[name]}", "", f"{name}, first run", ""]
+             for name in run_all.BENCHMARKS}
+    run_all.write(str(results), every, "before: 1 1 1, after: 2 2 2")
+    first = results.read_text()
+    assert "Load average (1, 5, 15 min) before: 1 1 1" in first
+    run_all.write(str(results), {"overhead": [f"## {run_all.TITLES['overhead']}", "",
+                                              "overhead, second run", ""]}, "before: 3, after: 4")
+    second = results.read_text()
+    # the header and the other sections as they were, in their order; overhead replaced
+    assert second.split("## ")[0] == first.split("## ")[0]
+    titles = [line for line in second.splitlines() if line.startswith("## ")]
+    assert titles == [f"## {run_all.TITLES[name]}" for name in run_all.BENCHMARKS]
+    for name in run_all.BENCHMARKS:
+        assert (f"{name}, first run" in second) == (name != "overhead"), name
+    assert "overhead, second run" in second and "Re-run alone on " in second
+    assert "load average before: 3, after: 4" in second
+    assert os.listdir(tmp_path) == ["results.md"]  # no .part left
