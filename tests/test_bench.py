@@ -60,9 +60,14 @@ def test_peers_train_the_same_model_and_give_the_figure_of_merit(tmp_path):
     assert re.fullmatch(r"worst ratio ours/fastest peer: \d+\.\d\d \(rung 4\.2\)", last), last
 
 
-def test_run_all_only_replaces_its_sections_and_keeps_the_others(tmp_path):
-    sys.path.insert(0, os.path.join(ROOT, "bench"))
+def test_run_all_only_replaces_its_sections_and_keeps_the_others(tmp_path, monkeypatch):
+    bench = os.path.join(ROOT, "bench")
+    monkeypatch.syspath_prepend(bench)  # for this test only, and the modules imported from there
+    before = set(sys.modules)
     import run_all
+    for name in set(sys.modules) - before:  # gone again after the test ("loader" is a common name)
+        if (getattr(sys.modules[name], "__file__", None) or "").startswith(bench):
+            monkeypatch.setitem(sys.modules, name, sys.modules.pop(name))  # teardown deletes it
     results = tmp_path / "results.md"
     every = {name: [f"## {run_all.TITLES[name]}", "", f"{name}, first run", ""]
              for name in run_all.BENCHMARKS}
@@ -81,3 +86,4 @@ def test_run_all_only_replaces_its_sections_and_keeps_the_others(tmp_path):
     assert "overhead, second run" in second and "Re-run alone on " in second
     assert "load average before: 3, after: 4" in second
     assert os.listdir(tmp_path) == ["results.md"]  # no .part left
+
