@@ -179,9 +179,10 @@ def read_sections(path):
     return header, sections
 
 
-def write(path, sections, loads):
+def write(path, sections, loads, failed=()):
     """Write results.md from {benchmark name: its section's lines}: the whole file when every
-    benchmark ran, else the earlier file with these sections replaced and the others kept."""
+    benchmark ran, else the earlier file with these sections replaced and the others kept (and
+    those of the benchmarks in failed, whose sections only say that they failed)."""
     header = ["# Benchmark results", ""] + machine()
     kept = read_sections(path) if set(sections) != set(BENCHMARKS) else None
     if kept is None:
@@ -190,6 +191,8 @@ def write(path, sections, loads):
     else:
         now, (header, earlier) = header, kept
         where = "".join(f"; {line[2:]}" for line in now[3:] if line not in header)  # if it changed
+        sections = {name: lines for name, lines in sections.items()
+                    if name not in failed or name not in earlier}
         for lines in sections.values():
             lines[2:2] = [f"Re-run alone on {now[2].removeprefix('- Date: ')} (`run_all.py "
                           f"--only`; load average {loads}{where}); the other sections are from "
@@ -208,8 +211,14 @@ def main():
     parser.add_argument("--output", default=os.path.join(BENCH, "results.md"))
     args = parser.parse_args()
     before = load_average()
-    sections = {name: section(name, *run(name, args.quick)) for name in args.only}
-    write(args.output, sections, f"before: {before}, after: {load_average()}")
+    sections, failed = {}, []
+    for name in args.only:
+        results, seconds = run(name, args.quick)
+        sections[name] = section(name, results, seconds)
+        failed += [name] if results is None else []
+    write(args.output, sections, f"before: {before}, after: {load_average()}", failed)
+    for name in failed:
+        print(f"{name} failed: see its output above")
     print(f"wrote {args.output}")
 
 

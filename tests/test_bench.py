@@ -86,4 +86,9 @@ def test_run_all_only_replaces_its_sections_and_keeps_the_others(tmp_path, monke
     assert "overhead, second run" in second and "Re-run alone on " in second
     assert "load average before: 3, after: 4" in second
     assert os.listdir(tmp_path) == ["results.md"]  # no .part left
+    # a benchmark that fails again leaves its earlier section as it was
+    run_all.write(str(results), {"speed": [f"## {run_all.TITLES['speed']}", "",
+                                           "The benchmark failed: see its output.", ""]},
+                  "before: 5, after: 6", failed=["speed"])
+    assert results.read_text() == second
 
