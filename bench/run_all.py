@@ -43,6 +43,11 @@ def machine():
     try:
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True,
                                 text=True).stdout.strip() or "?"
+        changed = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO,
+                                 capture_output=True, text=True).stdout.split("\n")
+        changed = [line[3:] for line in changed if line[3:] and line[3:] != "bench/results.md"]
+        if changed:  # what was measured is not that commit alone
+            commit += f" with uncommitted changes to {', '.join(changed)}"
     except OSError:
         commit = "?"
     ram = int(first("/proc/meminfo", "MemTotal").split()[0]) / 2**20
