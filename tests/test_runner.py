@@ -1,5 +1,6 @@
 """The runner, in-process, on a tiny softmax model and made-up digits: the schedule, the text
-lines, pause, and every ending going through the one finish."""
+lines, pause, and every ending going through the one finish. (And rung 1.0 as a subprocess, for
+its threads' priorities.)"""
 
 import os
 import re
@@ -10,6 +11,8 @@ import types
 
 import numpy as np
 import pytest
+
+from conftest import real_data, start_rung
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 tf = pytest.importorskip("tensorflow")
@@ -284,6 +287,46 @@ def test_every_update_is_drawn_in_a_live_dashboard(live, capsys):
     report = datavis.renderer.report()
     assert report["updates_due"] == report["updates_drawn"] == 21  # 0, 10, ... 200
     assert "updates drawn 21/21" in capsys.readouterr().err
+
+
+def thread_niceness(pid):
+    """{thread id: nice value} of a running process's threads (Linux's /proc)."""
+    values = {}
+    for tid in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{tid}/stat") as stat:
+                values[int(tid)] = int(stat.read().rsplit(")", 1)[1].split()[16])
+        except (OSError, IndexError):  # the thread has just ended
+            pass
+    return values
+
+
+@real_data
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="Linux's /proc")
+@pytest.mark.parametrize("policy", ["every update", "--fast"])
+def test_drawing_every_update_the_training_threads_give_way_to_the_frames(policy):
+    flags = ["--iterations", "400"] + (["--fast"] if policy == "--fast" else [])
+    run = start_rung("mnist_1.0_softmax.py", *flags, env={"TFVISU_FORCE_DASHBOARD": "1",
+                                                          "MPLBACKEND": "Agg"})
+    highest = {}  # the highest nice value each thread had
+    try:
+        while run.poll() is None:
+            try:
+                for tid, nice in thread_niceness(run.pid).items():
+                    highest[tid] = max(nice, highest.get(tid, nice))
+            except OSError:  # the process has just ended
+                break
+            time.sleep(0.02)
+        out, err = run.communicate(timeout=60)
+    finally:
+        run.kill()
+    assert run.returncode == 0, err
+    lowered = [tid for tid, nice in highest.items() if nice == 10]
+    assert highest[run.pid] == 0, "the main thread, which draws, keeps its priority"
+    if policy == "every update":  # the training thread and TensorFlow's (two or more)
+        assert len(lowered) >= 3, highest
+    else:  # a frame now and then: training keeps its priority
+        assert lowered == [], highest
 
 
 def test_evaluate_may_choose_what_panels_4_and_5_show(capsys, tmp_path):

@@ -19,7 +19,7 @@ import time
 
 import numpy as np
 
-from . import files, predict, renderers
+from . import files, predict, priority, renderers
 from . import weights as weightfile
 from .dashboard import Dashboard
 from .startup import Terminated, held_signals
@@ -144,8 +144,12 @@ class MnistDataVis:
         what is computed from them (the bands' percentiles, the log's histograms) is computed
         while the next chunk trains."""
         live = self.renderer.live
+        # drawing every update, the frames are drawn first: training has the rest of the CPU
+        gives_way = priority.TrainingGivesWay() if live and self.renderer.every_update else None
         if live:
-            self.worker = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="training")
+            self.worker = concurrent.futures.ThreadPoolExecutor(
+                1, thread_name_prefix="training",
+                initializer=gives_way.lower_this_thread if gives_way else None)
         schedule = list(points.items())
         for k, (point, (train_update, test_update)) in enumerate(schedule):
             self._train_until(point)
@@ -156,6 +160,8 @@ class MnistDataVis:
                 self._start_training(schedule[k + 1][0])  # meanwhile: the frame, the movie
             if report is not None:
                 report()  # what needs no network (the bands' percentiles), as training goes on
+            if gives_way:
+                gives_way.lower_new_threads()
             if live:
                 self.renderer.frame()
             if train_update and self.movie is not None:
