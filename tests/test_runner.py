@@ -392,6 +392,30 @@ def test_xla_is_chosen_for_dense_steps_and_not_for_convolutions():
         assert trainer.xla is xla, rung
 
 
+@pytest.mark.parametrize("rung", ["2.2", "3.1", "4.2"])
+def test_dropout_draws_a_new_mask_every_step_and_follows_the_seed_under_xla(rung):
+    """The rungs' dropout in a step compiled with XLA, as the runner compiles the dense rungs:
+    XLA ignores tf.nn.dropout's seed (its masks were the same whatever --seed said)."""
+    from visu import ladder
+    from conftest import HAVE_MNIST
+    if not HAVE_MNIST:
+        pytest.skip("needs MNIST")
+
+    def masks(seed):
+        dropout = ladder.load(rung, "--text", "--iterations", "1", "--seed", str(seed))["dropout"]
+        step = tf.function(lambda: dropout(tf.ones([100, 200]), 0.75), jit_compile=True)
+        return [step().numpy() for _ in range(3)]
+    first, again, other = masks(3), masks(3), masks(4)
+    assert all(np.array_equal(a, b) for a, b in zip(first, again))  # the same seed, the same
+    assert not any(np.array_equal(a, b) for a, b in zip(first, other))  # another seed, others
+    assert not np.array_equal(first[0], first[1])  # a new mask at every step
+    kept = np.concatenate(first).ravel()
+    assert set(np.unique(kept)) == {0.0, np.float32(1 / 0.75)}  # kept outputs scaled by 1/pkeep
+    assert abs(np.mean(kept > 0) - 0.75) < 0.01
+    dropout = ladder.load(rung)["dropout"]
+    assert dropout(tf.ones([3, 4]), 1.0).numpy().tolist() == [[1.0] * 4] * 3  # tests: no dropout
+
+
 @pytest.mark.skipif(not tf.config.list_physical_devices("GPU"), reason="no GPU here")
 def test_a_rung_runs_unchanged_on_the_gpu():
     from conftest import run_rung
