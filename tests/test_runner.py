@@ -289,6 +289,27 @@ def test_every_update_is_drawn_in_a_live_dashboard(live, capsys):
     assert "updates drawn 21/21" in capsys.readouterr().err
 
 
+def test_the_first_frame_is_drawn_before_training_and_the_others_while_it_goes_on(live, capsys,
+                                                                                  monkeypatch):
+    """The first chunk traces the training step in Python: the first frame, also Python, is not
+    drawn beside it (sharing Python's lock, both took longer); the later frames are."""
+    from visu import renderers
+    rung = make_rung()
+    training = []  # at each frame: whether a chunk is under way
+    draw = renderers.LiveRenderer._draw
+
+    def spying_draw(renderer):
+        training.append(datavis.chunk is not None)
+        draw(renderer)
+    monkeypatch.setattr(renderers.LiveRenderer, "_draw", spying_draw)
+    datavis = runner.MnistDataVis(arguments(iterations=50))
+    datavis.animate(rung.training_step, rung.evaluate, tiny_mnist(), [rung.W], [rung.b], None,
+                    train_data_update_freq=10, test_data_update_freq=50)
+    # iterations 0 (alone), 10 to 40 (the next chunk training), 50 (the last: nothing to train),
+    # then the final frame
+    assert training == [False, True, True, True, True, False, False]
+
+
 def thread_niceness(pid):
     """{thread id: nice value} of a running process's threads (Linux's /proc)."""
     values = {}

@@ -156,7 +156,10 @@ class MnistDataVis:
             report = self._train_update(point) if train_update else None
             if test_update:
                 self._test_update(point)
-            if live and k + 1 < len(schedule) and not self.renderer.paused():
+            # the next chunk trains meanwhile; not the first, which traces the training step in
+            # Python as the first frame draws, also in Python: sharing Python's lock, they took
+            # 0.9 s and 2.8-3.9 s on rung 3.0, 0.3 s and 2.5-3.0 s one after the other
+            if live and 0 < k < len(schedule) - 1 and not self.renderer.paused():
                 self._start_training(schedule[k + 1][0])  # meanwhile: the frame, the movie
             if report is not None:
                 report()  # what needs no network (the bands' percentiles), as training goes on
