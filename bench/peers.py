@@ -474,8 +474,11 @@ def main(argv=None):
     if args.child:
         side, rung, iterations = args.child
         return child(side, rung, int(iterations))
-    # timed iterations per round: about 1 s of training per side on the dense and conv. rungs
-    plan = {"dense": 100, "conv": 40, "4.2": 10} if args.quick else {"dense": 300, "conv": 100, "4.2": 30}
+    # timed iterations per round: about 1 s of training per side (0.6-1.4 ms an iteration on the
+    # dense rungs: 300 of them, 0.2-0.4 s, put one disturbed round at 1.06 where 7 rounds of
+    # 1,000 said 0.82)
+    plan = ({"dense": 300, "conv": 40, "4.2": 10} if args.quick
+            else {"dense": 1000, "conv": 100, "4.2": 30})
     rounds = args.rounds or (1 if args.quick else 3)
     peers = args.peers or PEERS
     if args.quick and not args.peers:
