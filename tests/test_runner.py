@@ -325,11 +325,16 @@ def thread_niceness(pid):
 @real_data
 @pytest.mark.skipif(not os.path.isdir("/proc/self/task") or os.nice(0) > 9,
                     reason="Linux's /proc, and room below this test's priority")
-@pytest.mark.parametrize("policy", ["every update", "--fast"])
-def test_drawing_every_update_the_training_threads_give_way_to_the_frames(policy):
-    flags = ["--iterations", "400"] + (["--fast"] if policy == "--fast" else [])
-    run = start_rung("mnist_1.0_softmax.py", *flags, env={"TFVISU_FORCE_DASHBOARD": "1",
-                                                          "MPLBACKEND": "Agg"})
+@pytest.mark.parametrize("rung, policy", [("mnist_1.0_softmax.py", "every update"),
+                                          ("mnist_1.0_softmax.py", "--fast"),
+                                          ("mnist_3.0_convolutional.py", "every update")])
+def test_drawing_every_update_the_training_threads_give_way_to_the_frames_they_wait_for(
+        rung, policy):
+    # rung 1.0 trains its 10 iterations in ~2 ms, then waits for the frame (~10 ms); rung
+    # 3.0's 20 take ~150 ms: its frames are drawn while it trains, and nothing waits for them
+    iterations = "400" if "1.0" in rung else "200"
+    flags = ["--iterations", iterations] + (["--fast"] if policy == "--fast" else [])
+    run = start_rung(rung, *flags, env={"TFVISU_FORCE_DASHBOARD": "1", "MPLBACKEND": "Agg"})
     highest = {}  # the highest nice value each thread had
     try:
         while run.poll() is None:
@@ -346,10 +351,42 @@ def test_drawing_every_update_the_training_threads_give_way_to_the_frames(policy
     started_at = os.nice(0)  # the rung's threads start at this test's (0, unless run by `nice`)
     lowered = [tid for tid, nice in highest.items() if nice == started_at + 10]
     assert highest[run.pid] == started_at, "the main thread, which draws, keeps its priority"
-    if policy == "every update":  # the training thread and TensorFlow's (two or more)
+    if policy == "every update" and "1.0" in rung:  # the training thread and TensorFlow's
         assert len(lowered) >= 3, highest
-    else:  # a frame now and then: training keeps its priority
+    else:  # a frame now and then, or frames drawn while training: training keeps its priority
         assert lowered == [], highest
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/task") or os.nice(0) > 9,
+                    reason="Linux's thread priorities, and room below this test's priority")
+@pytest.mark.parametrize("held_up, lowered", [
+    ([False] * 10, False), ([True, False, False] * 4, False),
+    ([True, False, True, False, True], True), ([False, True, True, False, True], True),
+    ([True, True, True], True)])
+def test_training_gives_way_once_it_waited_for_the_drawing_at_3_of_the_last_5_frames(
+        held_up, lowered):
+    from visu import priority
+    gives_way = priority.TrainingGivesWay()
+    started, done = threading.Event(), threading.Event()
+    tids = []
+
+    def training():
+        gives_way.note_this_thread()
+        tids.append(threading.get_native_id())
+        started.set()
+        done.wait(10)
+    thread = threading.Thread(target=training)
+    thread.start()
+    try:
+        started.wait(10)
+        for frame in held_up:
+            gives_way.after_frame(frame)
+        assert gives_way.lowered == lowered
+        assert os.getpriority(os.PRIO_PROCESS, tids[0]) == os.nice(0) + 10 * lowered
+        assert os.getpriority(os.PRIO_PROCESS, threading.get_native_id()) == os.nice(0)
+    finally:
+        done.set()
+        thread.join()
 
 
 def test_evaluate_may_choose_what_panels_4_and_5_show(capsys, tmp_path):

@@ -144,12 +144,13 @@ class MnistDataVis:
         what is computed from them (the bands' percentiles, the log's histograms) is computed
         while the next chunk trains."""
         live = self.renderer.live
-        # drawing every update, the frames are drawn first: training has the rest of the CPU
+        # drawing every update, where training waits for the frames, they are drawn first:
+        # training gets the rest of the CPU
         gives_way = priority.TrainingGivesWay() if live and self.renderer.every_update else None
         if live:
             self.worker = concurrent.futures.ThreadPoolExecutor(
                 1, thread_name_prefix="training",
-                initializer=gives_way.lower_this_thread if gives_way else None)
+                initializer=gives_way.note_this_thread if gives_way else None)
         schedule = list(points.items())
         for k, (point, (train_update, test_update)) in enumerate(schedule):
             self._train_until(point)
@@ -167,6 +168,8 @@ class MnistDataVis:
                 gives_way.lower_new_threads()
             if live:
                 self.renderer.frame()
+            if gives_way and self.chunk is not None:  # (None: the frame was drawn alone)
+                gives_way.after_frame(held_up=self.chunk.done())
             if train_update and self.movie is not None:
                 self.movie.grab()
 
