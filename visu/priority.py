@@ -64,7 +64,6 @@ class TrainingGivesWay:
             self.lowered = True
             for tid in self.training_threads:
                 _lower(tid, self.niceness)
-            self.seen |= self.training_threads
             self.lower_new_threads()
 
     def lower_new_threads(self):
