@@ -115,6 +115,8 @@ def test_the_runner_trains_every_step_once_and_reports_on_schedule(capsys):
     assert out.strip().splitlines()[-1] == f"max test accuracy: {best:.4f}"
     assert datavis.get_max_test_accuracy() > 0.5, "it learns the bars"
     assert "(lr: 0.05)" in out
+    # no learning rate before the first step: the optimizer's initial one was not used
+    assert re.search(r"^0: accuracy: [\d.]+ loss: [\d.]+$", out, re.M)
 
 
 def test_iterations_flag_overrides_the_rung(capsys):

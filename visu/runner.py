@@ -212,7 +212,10 @@ class MnistDataVis:
         outputs = self.evaluate(images, labels)
         Y, accuracy, loss = (np.asarray(x) for x in outputs[:3])
         accuracy, loss = float(accuracy), float(loss)
-        learning_rate = float(self.learning_rate) if self.learning_rate is not None else None
+        # the rate the last step trained with: none before the first step (the optimizer's
+        # initial value there is only a placeholder on the rungs that set it at every step)
+        trained = self.learning_rate is not None and self.trainer.i > 0
+        learning_rate = float(self.learning_rate) if trained else None
         if math.isnan(loss):
             raise LossIsNaN(
                 f"error: the loss became NaN at iteration {i}. Usually a log(0) in the "
