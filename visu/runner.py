@@ -214,7 +214,7 @@ class MnistDataVis:
         accuracy, loss = float(accuracy), float(loss)
         # the rate the last step trained with: none before the first step (the optimizer's
         # initial value there is only a placeholder on the rungs that set it at every step)
-        trained = self.learning_rate is not None and self.trainer.i > 0
+        trained = self.learning_rate is not None and i > 0  # i: the steps done
         learning_rate = float(self.learning_rate) if trained else None
         if math.isnan(loss):
             raise LossIsNaN(
