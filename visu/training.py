@@ -48,8 +48,8 @@ def many_training_steps(training_step, images, labels, xla=False, steps_per_pass
             for j in range(steps_per_pass):  # a Python loop: the steps written out in the graph
                 train_on(k + j)
             k += steps_per_pass
-        if steps_per_pass > 1:
-            while k < steps:
+        if steps_per_pass > 1:  # (a Python int: decided as the loop is traced)
+            while k < steps:  # what is left, fewer than steps_per_pass: one at a time
                 train_on(k)
                 k += 1
 
