@@ -56,21 +56,24 @@ def many_training_steps(training_step, images, labels, xla=False, steps_per_pass
     return training_steps
 
 
-def weight_count(training_step, *example):
-    """How many weights and biases a traced tf.function trains (its trainable variables);
-    None for a plain Python function."""
+def traced(training_step, *example):
+    """The trace a tf.function made for these inputs (None for a plain Python function)."""
     if not hasattr(training_step, "get_concrete_function"):
         return None
-    concrete = training_step.get_concrete_function(*example)  # the trace made already
-    return sum(variable.shape.num_elements() for variable in concrete.trainable_variables)
+    return training_step.get_concrete_function(*example)  # the trace made already
 
 
-def has_convolutions(training_step, *example):
-    """Whether a traced tf.function computes convolutions (its graph has Conv2D operations)."""
-    if not hasattr(training_step, "get_concrete_function"):
-        return False
-    graph = training_step.get_concrete_function(*example).graph  # the trace made already
-    return any(op.type.startswith("Conv") for op in graph.get_operations())
+def has_convolutions(trace):
+    """Whether a trace computes convolutions (its graph has Conv2D operations)."""
+    return trace is not None and any(op.type.startswith("Conv")
+                                     for op in trace.graph.get_operations())
+
+
+def weight_count(trace):
+    """How many weights and biases a trace trains (its trainable variables); None without one."""
+    if trace is None:
+        return None
+    return sum(variable.shape.num_elements() for variable in trace.trainable_variables)
 
 
 class Trainer:
@@ -114,10 +117,11 @@ class Trainer:
             first = (self.train_set.images[batches[0]], self.train_set.labels[batches[0]],
                      tf.constant(0.0))
             self.training_step(*first)
+            trace = traced(self.training_step, *first)
             if self.xla is None:
-                self.xla = not has_convolutions(self.training_step, *first)
+                self.xla = not has_convolutions(trace)
             if self.steps_per_pass is None:
-                weights = weight_count(self.training_step, *first) if self.xla else None
+                weights = weight_count(trace) if self.xla else None
                 self.steps_per_pass = 2 if weights is not None and weights < SMALL_MODEL else 1
             # copied once (0.1-0.5 s for MNIST), now rather than before the first report
             self.tensors = (tf.constant(self.train_set.images), tf.constant(self.train_set.labels))
