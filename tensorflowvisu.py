@@ -53,9 +53,13 @@ def parse_args(description=None, argv=None, iterations=None):
     startup.report_user_errors(mnistdata.MnistDataError)
     startup.catch_termination()
     dataset = mnistdata.DATASETS[args.dataset].name
-    print(f"{args.script}: {args.iterations:,} iterations on {dataset} from "
-          f"{mnistdata.resolve_data_dir(args.data_dir, args.dataset)}, seed {args.seed}; "
-          "loading TensorFlow", flush=True)
+    where = mnistdata.resolve_data_dir(args.data_dir, args.dataset)
+    if args.evaluate:  # no training: the network of the weights file, on the test images
+        print(f"{args.script}: testing the network of {args.load_weights} on {dataset} from "
+              f"{where}, no training; loading TensorFlow", flush=True)
+    else:
+        print(f"{args.script}: {args.iterations:,} iterations on {dataset} from {where}, "
+              f"seed {args.seed}; loading TensorFlow", flush=True)
     mnistdata.prefetch(args.data_dir, args.dataset)  # read while TensorFlow loads
     # Ctrl-C or SIGTERM meanwhile: acted on once TensorFlow is loaded (raised inside its import,
     # they can be swallowed), as "stopped before training started"
@@ -68,7 +72,8 @@ def parse_args(description=None, argv=None, iterations=None):
             window.open_early(args.script)
         seconds = startup.import_tensorflow()
         startup.held_signals.stop_if_asked()
-        print(f"TensorFlow loaded in {seconds:.1f} s: training on {startup.device_line()}",
+        doing = "testing" if args.evaluate else "training"
+        print(f"TensorFlow loaded in {seconds:.1f} s: {doing} on {startup.device_line()}",
               flush=True)
         startup.seed_everything(args.seed)
     return args

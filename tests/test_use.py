@@ -32,6 +32,9 @@ def test_save_then_load_reproduces_the_test_accuracy(saved):
     result = run_rung("mnist_1.0_softmax.py", "--text", "--load-weights", path, "--evaluate")
     assert result.returncode == 0, result.stderr
     assert f"loaded the weights saved by mnist_1.0_softmax.py from {path}" in result.stdout
+    assert result.stdout.startswith(f"mnist_1.0_softmax.py: testing the network of {path} on MNIST")
+    assert "no training; loading TensorFlow" in result.stdout.splitlines()[0]
+    assert "s: testing on the " in result.stdout and "iterations on MNIST" not in result.stdout
     assert final_accuracy(result.stdout) == accuracy
     assert "after 0 iterations" in result.stdout and MAX_LINE.match(last_line(result.stdout))
 
