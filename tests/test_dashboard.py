@@ -168,6 +168,25 @@ def test_updates_move_the_curves_images_and_bands(dashboard):
     assert "learning rate 0.00300" in status and "test accuracy 0.9600 (best 0.9600)" in status
 
 
+def test_a_single_update_shows_as_dots_and_bars(dashboard):
+    """The first update, and all there is with --evaluate: a line through one point would draw
+    nothing; the curves show a dot, the bands a bar, until a second update makes them lines."""
+    rng = np.random.default_rng(0)
+    feed(dashboard, 0, rng)
+    dashboard.refresh()
+    lines = (dashboard.train_accuracy_line, dashboard.test_accuracy_line,
+             dashboard.train_loss_line, dashboard.test_loss_line)
+    assert [line.get_marker() for line in lines] == ["o"] * 4
+    bar = dashboard.bands[3].get_paths()[3].vertices
+    assert bar[:, 0].min() == 0 and bar[:, 0].max() == dashboard_module.SINGLE_BAR * ITERATIONS
+    assert np.ptp(bar[:, 1]) > 0, "the band has a height: the spread of the values"
+    dashboard.canvas.draw()  # a bar and dots draw
+    feed(dashboard, 20, rng)
+    dashboard.refresh()
+    assert [line.get_marker() for line in lines[::2]] == ["None"] * 2, "two points: a line"
+    assert dashboard.bands[3].get_paths()[3].vertices[:, 0].max() == 20
+
+
 def test_the_status_line_keeps_its_width_as_the_numbers_grow(dashboard):
     from matplotlib.backends.backend_agg import RendererAgg
     renderer = RendererAgg(1600, 900, 100)

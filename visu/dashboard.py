@@ -46,6 +46,14 @@ LABEL_WIDTH = 9  # pixels of the label columns on each side of a misrecognised t
 GUTTER = 2  # white pixels between training digits, so that neighbouring errors stay apart
 FIGURE_SPACE = "\u2007"  # as wide as a digit: numbers padded with it keep their width
 GROUPS = ("accuracy", "loss", "train digits", "panel 4", "panel 5", "test digits", "status")
+SINGLE_BAR = 0.02  # one update only: panels 4 and 5 draw a bar this share of the x axis wide
+
+
+def show_points(line, x, y):
+    """A curve's data; a lone point (the first update, or --evaluate) as a dot: a line through
+    one point draws nothing."""
+    line.set_data(x, y)
+    line.set_marker("o" if len(x) == 1 else "None")
 
 
 class Dashboard:
@@ -93,7 +101,7 @@ class Dashboard:
         ax_acc, ax_loss, ax_train, ax_4, ax_5, ax_test = self.axes
         for ax, title in zip(self.axes, self.panel_titles):
             ax.set_title(title)
-        x_max = max(self.iterations, 1)
+        x_max = self.x_max = max(self.iterations, 1)
 
         # 1 and 2: accuracy and loss curves
         self.train_accuracy_line, = ax_acc.plot([], [], color=self.train_color, lw=1,
@@ -270,12 +278,14 @@ class Dashboard:
         pending, self._pending = self._pending, set()
         changed = set()
         if "train" in pending:
-            self.train_accuracy_line.set_data(self._train_x, self._train_accuracy)
-            self.train_loss_line.set_data(self._train_x, self._train_loss)
+            for line, y in ((self.train_accuracy_line, self._train_accuracy),
+                            (self.train_loss_line, self._train_loss)):
+                show_points(line, self._train_x, y)
             changed.update(("accuracy", "loss"))
         if "test" in pending:
-            self.test_accuracy_line.set_data(self._test_x, self._test_accuracy)
-            self.test_loss_line.set_data(self._test_x, self._test_loss)
+            for line, y in ((self.test_accuracy_line, self._test_accuracy),
+                            (self.test_loss_line, self._test_loss)):
+                show_points(line, self._test_x, y)
             images, predictions, labels = self._test_digits
 
             def test_grid(reduce, digits=self._test_digits):  # made when drawn, at its size
@@ -293,7 +303,10 @@ class Dashboard:
             x = np.asarray(self._train_x, np.float64)
             for k, name in ((3, "panel 4"), (4, "panel 5")):
                 ax, edges = self.axes[k], np.asarray(self._bands[k])
-                self.bands[k].set_verts(pictures.band_polygons(x, edges))
+                xs = x
+                if len(x) == 1:  # one update (the first, or --evaluate): a bar, not a line
+                    xs, edges = x + [0, SINGLE_BAR * self.x_max], np.repeat(edges, 2, axis=0)
+                self.bands[k].set_verts(pictures.band_polygons(xs, edges))
                 self._follow(ax, pictures.band_limits(edges, ax.get_ylim(),
                                                       initial=ax not in self._fitted))
                 self._fitted.add(ax)
