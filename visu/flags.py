@@ -12,6 +12,8 @@ import sys
 
 from .startup import UserError
 
+MAX_SEED = 2**32 - 1  # numpy's seeds are 32-bit
+
 
 def build_parser(description, iterations):
     parser = argparse.ArgumentParser(description=description,
@@ -30,7 +32,7 @@ def build_parser(description, iterations):
                         help="folder holding the four .gz IDX files (default: $MNIST_DATA_DIR or "
                              "$FASHION_MNIST_DATA_DIR, then data/ or data/fashion/ beside the "
                              "scripts; missing files are downloaded)")
-    parser.add_argument("--seed", type=int, default=0, metavar="N",
+    parser.add_argument("--seed", type=seed_int, default=0, metavar="N",
                         help="random seed for the initial weights, the batch order and dropout "
                              "(default: 0)")
     parser.add_argument("--save-image", type=image_file, metavar="FILE",
@@ -71,6 +73,17 @@ def positive_int(text):
         raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
+    return value
+
+
+def seed_int(text):
+    """A seed numpy and TensorFlow both take: 0 to 2**32 - 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    if not 0 <= value <= MAX_SEED:
+        raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED:,}, not {value}")
     return value
 
 
