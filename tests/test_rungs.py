@@ -98,6 +98,7 @@ def test_help_describes_the_rung_and_its_flags_without_loading_tensorflow():
     (["--iterations", "-5"], "--iterations: must be a positive number"),
     (["--iterations", "ten"], "--iterations: invalid int value"),
     (["--seed", "-3"], "--seed: must be from 0 to 4,294,967,295, not -3"),
+    (["--predict", "/"], "--predict: / is a folder: give a file"),
     (["--seed", str(2**32)], "--seed: must be from 0 to 4,294,967,295"),
     (["--bogus"], "unrecognized arguments: --bogus"),
     (["--save-image", "/nonexistent/folder/x.png"], "--save-image: folder /nonexistent/folder does not exist"),

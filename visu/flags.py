@@ -102,6 +102,8 @@ def writable_output(text):
 
 def readable_file(text):
     """A file that exists and can be read."""
+    if os.path.isdir(text):
+        raise argparse.ArgumentTypeError(f"{text} is a folder: give a file")
     if not os.path.isfile(text):
         raise argparse.ArgumentTypeError(f"{text} does not exist")
     if not os.access(text, os.R_OK):
