@@ -66,11 +66,15 @@ def parse(description=None, argv=None, iterations=None):
 
 
 # --- checks of single flags (argparse turns ArgumentTypeError into a usage error) ---------------
-def positive_int(text):
+def whole_number(text):
     try:
-        value = int(text)
+        return int(text)
     except ValueError:
         raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+
+
+def positive_int(text):
+    value = whole_number(text)
     if value <= 0:
         raise argparse.ArgumentTypeError(f"must be a positive number, not {value}")
     return value
@@ -78,10 +82,7 @@ def positive_int(text):
 
 def seed_int(text):
     """A seed numpy and TensorFlow both take: 0 to 2**32 - 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"invalid int value: {text!r}") from None
+    value = whole_number(text)
     if not 0 <= value <= MAX_SEED:
         raise argparse.ArgumentTypeError(f"must be from 0 to {MAX_SEED:,}, not {value}")
     return value
