@@ -342,6 +342,40 @@ def test_sigterm_while_starting_is_one_line():
     assert err.strip() == "stopped before training started (SIGTERM)"
 
 
+def output_closed_after(process, prefix):
+    """Close the rung's standard output, as `| head` does, once a line starts with prefix;
+    wait for the end: its stderr."""
+    try:
+        read_until(process, prefix)
+        process.stdout.close()
+        return process.stderr.read()
+    finally:
+        process.wait(timeout=120)
+        process.kill()
+
+
+@real_data
+def test_a_closed_output_ends_the_run_and_the_rest_goes_to_stderr(tmp_path):
+    """`python3 mnist_1.0_softmax.py | head -3`: no BrokenPipeError traceback; the run ends as
+    any other, its files saved, its last lines on stderr; the status a shell gives SIGPIPE."""
+    weights = tmp_path / "w.npz"
+    process = start_rung("mnist_1.0_softmax.py", "--text", "--iterations", "100000",
+                         "--save-weights", str(weights))
+    err = output_closed_after(process, "0: accuracy")
+    assert process.returncode == 128 + signal.SIGPIPE, err
+    assert "Traceback" not in err and "Exception ignored" not in err, err
+    assert re.search(r"^stopped at iteration \d+ of 100000: standard output closed$", err, re.M)
+    assert f"saved {weights}" in err and MAX_LINE.match(last_line(err)), err
+    assert os.listdir(tmp_path) == ["w.npz"]
+
+
+def test_a_closed_output_while_starting_is_one_line():
+    process = start_rung("mnist_1.0_softmax.py", "--text")
+    err = output_closed_after(process, "mnist_1.0_softmax.py: ")  # then TensorFlow's line fails
+    assert process.returncode == 128 + signal.SIGPIPE
+    assert err.strip() == "stopped before training started (standard output closed)"
+
+
 # --- other data sets --------------------------------------------------------------------------------
 FASHION_DIR = "/usr/share/datasets/fashion-mnist"  # Debian's dataset-fashion-mnist (CI installs it)
 

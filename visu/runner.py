@@ -4,8 +4,9 @@
 `train_data_update_freq` iterations and the test results every `test_data_update_freq`, as text
 lines (--text) or on the dashboard. Every way a run can end goes through one finish: the run
 completes; Q or the window's close button; Ctrl-C; SIGTERM or SIGHUP; a window destroyed from
-outside; a NaN loss. The finish writes the --save-image and --save-movie files (or removes an
-empty movie), prints `final test accuracy` and, last on standard output, `max test accuracy`.
+outside; a NaN loss; standard output closed (`| head`: the rest goes to standard error). The
+finish writes the --save-image and --save-movie files (or removes an empty movie), prints
+`final test accuracy` and, last on standard output, `max test accuracy`.
 Any other exception is a bug: its traceback is shown, and no temporary file is left behind.
 
 The training itself, many steps per Python call, is training.py's `Trainer`.
@@ -22,7 +23,7 @@ import numpy as np
 from . import files, predict, priority, renderers
 from . import weights as weightfile
 from .dashboard import Dashboard
-from .startup import Terminated, held_signals
+from .startup import OUTPUT_CLOSED_STATUS, Terminated, held_signals, output_closed
 from .training import Trainer, update_points
 
 
@@ -130,6 +131,9 @@ class MnistDataVis:
                 ending = Ending("window closed")
             except LossIsNaN as exc:
                 ending = Ending("the loss became NaN", status=1, message=str(exc))
+            except BrokenPipeError:  # `... | head`: what is left goes to stderr
+                output_closed()
+                ending = Ending("standard output closed", status=OUTPUT_CLOSED_STATUS)
             self.ending = ending
             self._finish(ending)
         finally:
@@ -343,7 +347,7 @@ class MnistDataVis:
         classes = getattr(self.mnist, "classes", predict.DIGITS)
         for path in getattr(self.args, "predict", None) or []:
             image = predict.like_training_images(predict.read_image(path), classes)
-            print(predict.describe(path, self.predict(image[None])[0], classes), flush=True)
+            tell(predict.describe(path, self.predict(image[None])[0], classes))
 
     def _display_lost(self):
         """The window's connection to the screen was cut (xkill): finish without the window,
@@ -360,20 +364,22 @@ class MnistDataVis:
     def _save(self, path, write):
         """write() writes path; False: it had nothing to write (an empty movie)."""
         try:
-            if write() is not False:
-                print(f"saved {path}", flush=True)
+            wrote = write()
         except OSError as exc:
             say(f"error: cannot write {path}: {exc.strerror or exc}")
+            return
+        if wrote is not False:
+            tell(f"saved {path}")
 
     def _print_summary(self):
         elapsed = time.perf_counter() - getattr(self, "start_time", time.perf_counter())
-        if self.renderer.progress_line:
-            print()  # below the progress line
         try:
+            if self.renderer.progress_line:
+                tell("")  # below the progress line
             if self.test_accuracies:
-                print(f"final test accuracy: {self.test_accuracies[-1]:.4f} after {self.i} "
-                      f"iterations in {duration(elapsed)}", flush=True)
-            print(f"max test accuracy: {self.get_max_test_accuracy():.4f}", flush=True)
+                tell(f"final test accuracy: {self.test_accuracies[-1]:.4f} after {self.i} "
+                     f"iterations in {duration(elapsed)}")
+            tell(f"max test accuracy: {self.get_max_test_accuracy():.4f}")
         except OSError:  # the terminal is gone (SIGHUP)
             pass
 
@@ -388,6 +394,15 @@ class MnistDataVis:
         if self.renderer is not None:  # (None: the display was lost, nothing left to close)
             self.renderer.close()
         files.remove_temporary_files()
+
+
+def tell(line):
+    """A line on standard output; if its reader is gone (`| head`), on standard error."""
+    try:
+        print(line, flush=True)
+    except BrokenPipeError:
+        output_closed()
+        print(line, flush=True)
 
 
 def say(message):

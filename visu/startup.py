@@ -195,6 +195,23 @@ class held_signals:
         return False
 
 
+OUTPUT_CLOSED_STATUS = 128 + signal.SIGPIPE  # as a shell reports a command that SIGPIPE ended
+
+
+def output_closed():
+    """Standard output's reader is gone (`python3 mnist_1.0_softmax.py | head -3`): Python
+    then raises BrokenPipeError at every print. The lines still to come (the end of the run, the
+    files saved) go to standard error instead, which the terminal still shows, and the closed
+    pipe becomes /dev/null, so that Python's last flush at exit has nothing to fail on."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # no file descriptor behind sys.stdout
+        pass
+    sys.stdout = sys.stderr
+
+
 def report_user_errors(*user_errors):
     """Install a sys.excepthook that ends the script with one line and exit status 2 for the
     user's mistakes (UserError and the given classes, e.g. mnistdata's data errors), and says in
@@ -209,6 +226,10 @@ def report_user_errors(*user_errors):
             _exit_with("stopped before training started (Ctrl-C)", 130)
         elif issubclass(exc_type, Terminated):
             _exit_with(f"stopped before training started ({exc})", 128 + exc.signum)
+        elif issubclass(exc_type, BrokenPipeError):
+            output_closed()
+            _exit_with("stopped before training started (standard output closed)",
+                       OUTPUT_CLOSED_STATUS)
         default_hook(exc_type, exc, tb)
 
     sys.excepthook = hook
