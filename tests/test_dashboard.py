@@ -609,6 +609,31 @@ def test_other_data_sets_get_their_word_and_class_names():
 
 
 # --- the window's fallbacks, without a window ---------------------------------------------------
+def test_a_resized_window_scales_the_whole_dashboard():
+    """A window's canvas, resized, keeps its dpi and changes the figure's inches; the
+    dashboard's window then changes the dpi instead, so that text and lines scale with it."""
+    from matplotlib.backend_bases import ResizeEvent
+    from matplotlib.figure import Figure
+    figure = Figure(figsize=(16, 9), dpi=100)
+    FigureCanvasAgg(figure)
+    with matplotlib.rc_context({"figure.figsize": (16, 9)}):
+        window.scale_with_the_window(figure)
+
+    def resize(width, height):  # what a window's canvas does, then its resize event
+        figure.set_size_inches(width / figure.dpi, height / figure.dpi, forward=False)
+        figure.canvas.callbacks.process("resize_event", ResizeEvent("resize_event", figure.canvas))
+        assert tuple(figure.bbox.size) == (width, height), "the window keeps its size"
+
+    resize(960, 540)  # beside an editor, half a 1920-pixel screen
+    assert figure.dpi == 60 and np.allclose(figure.get_size_inches(), (16, 9))
+    resize(800, 900)  # tall: the width decides
+    assert figure.dpi == 50 and np.allclose(figure.get_size_inches(), (16, 18))
+    resize(40, 30)
+    assert figure.dpi == window.MIN_DPI
+    resize(2560, 1440)
+    assert figure.dpi == 160
+
+
 def test_without_a_display_or_xlib_a_destroyed_window_is_left_to_the_toolkit(monkeypatch):
     monkeypatch.setattr(window, "_handlers", [])
     monkeypatch.delenv("DISPLAY", raising=False)

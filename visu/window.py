@@ -5,7 +5,9 @@ screen. The window keeps answering while the network trains: the runner comes ba
 ~0.1 s to handle its events. Space pauses (the runner then waits here), Ctrl-S saves a picture
 in the current folder, Q or the close button ends the run. A window destroyed from outside
 (by the window manager, `xdotool windowclose`, or `xkill`, which cuts the program's connection
-to the screen) ends the run the same way: see survive_window_destruction().
+to the screen) ends the run the same way: see survive_window_destruction(). The window opens
+at the screen's size (screen_dpi) and, resized, scales the dashboard with it
+(scale_with_the_window).
 """
 
 import os
@@ -157,7 +159,31 @@ def window_figure(title, on_display_lost):
         survive_window_destruction(on_display_lost)
     matplotlib.style.use(STYLE_FILE)
     dpi = screen_dpi(matplotlib.rcParams["figure.figsize"], matplotlib.rcParams["figure.dpi"])
-    return plt.figure(num=title, dpi=dpi)
+    figure = plt.figure(num=title, dpi=dpi)
+    scale_with_the_window(figure)
+    return figure
+
+
+MIN_DPI = 20  # the smallest scale a resized window draws at (the style's is 100)
+
+
+def scale_with_the_window(figure):
+    """A resized window scales the whole dashboard, text and lines included, as screen_dpi()
+    does for the screen at start-up: the figure's dpi follows the window's size, so that its
+    16x9 inches (or as near as the window's shape allows) fill it. With the dpi fixed, text kept
+    its size in a smaller window, and titles and labels overlapped (a window beside an editor,
+    half a 1920-pixel screen wide, say)."""
+    design_width, design_height = matplotlib.rcParams["figure.figsize"]
+
+    def on_resize(event):
+        width, height = figure.bbox.width, figure.bbox.height  # the window's pixels
+        # whole dpis: the text's measures are cached per dpi (textline.py)
+        dpi = max(int(min(width / design_width, height / design_height)), MIN_DPI)
+        if dpi != round(figure.dpi):
+            figure.set_size_inches(width / dpi, height / dpi, forward=False)
+            figure.set_dpi(dpi)  # the same pixels: the window keeps its size
+
+    figure.canvas.mpl_connect("resize_event", on_resize)
 
 
 # --- the window, opened while TensorFlow loads -------------------------------------------------
