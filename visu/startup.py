@@ -195,7 +195,8 @@ class held_signals:
         return False
 
 
-OUTPUT_CLOSED_STATUS = 128 + signal.SIGPIPE  # as a shell reports a command that SIGPIPE ended
+# as a shell reports a command that SIGPIPE ended (Windows has no SIGPIPE: its number on Linux)
+OUTPUT_CLOSED_STATUS = 128 + getattr(signal, "SIGPIPE", 13)
 
 
 def output_closed():
